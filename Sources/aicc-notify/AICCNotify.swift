@@ -1,17 +1,42 @@
 import ArgumentParser
+import Foundation
 
 /// The `aicc-notify` command line. Each subcommand lives in its own
-/// `Command+Name.swift` file and calls into the library targets; nothing else
+/// `…Command.swift` file and calls into the library targets; nothing else
 /// belongs in the executable.
+///
+/// Exit codes, the same for every subcommand: 0 success, 1 a check failed
+/// (e.g. `validate` found invalid requests), 2 usage or configuration error.
 @main
 struct AICCNotify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "aicc-notify",
         abstract: "Turns notification-request events on Kafka into Huawei AICC voice calls.",
+        discussion: "Exit codes: 0 success, 1 a check failed, 2 usage or configuration error.",
         subcommands: [
             KafkaMockCommand.self,
             ValidateCommand.self,
             SimulateAICCCommand.self,
         ]
     )
+
+    /// ArgumentParser's own entry point, with usage errors mapped to exit
+    /// code 2 (ArgumentParser would use 64).
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                let message = fullMessage(for: error)
+                FileHandle.standardError.write(Data((message.hasSuffix("\n") ? message : message + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }

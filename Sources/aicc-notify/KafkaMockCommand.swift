@@ -1,7 +1,78 @@
 import ArgumentParser
+import Foundation
+import Kafka
+import Logging
+import ServiceLifecycle
+import UnixSignals
 
-// PLACEHOLDER: replaced by the issue that builds `kafka-mock`.
+/// `aicc-notify kafka-mock`: a standalone mock Kafka cluster on loopback.
 struct KafkaMockCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "kafka-mock")
-    func run() async throws { throw ExitCode(2) }
+    static let configuration = CommandConfiguration(
+        commandName: "kafka-mock",
+        abstract: "Run a standalone mock Kafka cluster (librdkafka's) on loopback.",
+        discussion: """
+            Prints the bootstrap servers as the first line of stdout, then serves \
+            until SIGTERM or SIGINT and exits 0. Clients in other processes connect \
+            over TCP; consumer groups, commits and idempotent producers work. \
+            Logs go to stderr.
+            """
+    )
+
+    @Option(help: "Number of brokers (ids 1...N).")
+    var brokers: Int = 1
+
+    @Option(name: .customLong("topic"), help: ArgumentHelp("Create a topic: NAME:PARTITIONS (repeatable).", valueName: "name:partitions"))
+    var topics: [TopicSpec] = []
+
+    @Option(help: "Log level on stderr.")
+    var logLevel: LogLevelArgument = .info
+
+    func validate() throws {
+        guard (1...64).contains(self.brokers) else {
+            throw ValidationError("--brokers must be between 1 and 64")
+        }
+    }
+
+    func run() async throws {
+        let level = self.logLevel.level
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "aicc-notify.kafka-mock")
+        let cluster = try KafkaMockCluster(brokers: self.brokers, logger: logger)
+        for topic in self.topics {
+            try cluster.createTopic(topic.name, partitions: topic.partitions)
+        }
+        print(cluster.bootstrapServers)
+        fflush(nil)
+        logger.info(
+            "mock cluster serving",
+            metadata: ["kafka.bootstrap": "\(cluster.bootstrapServers)", "kafka.topics": "\(self.topics.map(\.description))"]
+        )
+        let group = ServiceGroup(
+            configuration: .init(services: [.init(service: cluster)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
+        try await group.run()
+    }
 }
+
+/// `NAME:PARTITIONS` on the command line.
+struct TopicSpec: ExpressibleByArgument, CustomStringConvertible {
+    var name: String
+    var partitions: Int
+
+    init?(argument: String) {
+        guard let colon = argument.lastIndex(of: ":") else { return nil }
+        let name = String(argument[..<colon])
+        guard !name.isEmpty, let partitions = Int(argument[argument.index(after: colon)...]), (1...10_000).contains(partitions) else {
+            return nil
+        }
+        self.name = name
+        self.partitions = partitions
+    }
+
+    var description: String { "\(self.name):\(self.partitions)" }
+}
+
