@@ -115,7 +115,7 @@ struct RebalanceTests {
             try await produce(200..<400)
             try await withDeadline(.seconds(60), "b owns all partitions and consumed everything") {
                 while b.owned.withLockedValue({ $0 }) != all
-                    || a.seen.withLockedValue({ $0.count }) + b.seen.withLockedValue({ $0.count }) < 400 {
+                    || Set(a.seen.withLockedValue({ $0 }) + b.seen.withLockedValue({ $0 })).count < 400 {
                     try await Task.sleep(for: .milliseconds(50))
                 }
             }
