@@ -1,0 +1,126 @@
+import Foundation
+import NotifyCore
+import Testing
+
+@Suite struct CloudEventsDecoderTests {
+    let decoder = RequestDecoder()
+    let type = RequestDecoder.defaultCloudEventType
+    let body = #"{"called":"+8613800000001","voiceContent":[{"text":"disk full"}],"attributes":{"team":"sre"}}"#
+
+    func binaryHeaders(id: String = "ce-123", type: String? = nil, contentType: String? = "application/json") -> [(key: String, value: [UInt8]?)] {
+        var headers: [(key: String, value: [UInt8]?)] = [
+            ("ce_specversion", Array("1.0".utf8)), ("ce_id", Array(id.utf8)),
+            ("ce_source", Array("/alerting/prometheus".utf8)), ("ce_type", Array((type ?? self.type).utf8)),
+        ]
+        if let contentType { headers.append(("content-type", Array(contentType.utf8))) }
+        return headers
+    }
+
+    @Test func binaryModeWithCeIdStandingInForRequestId() throws {
+        let result = decoder.decode(InboundRecord(value: Array(body.utf8), headers: binaryHeaders()))
+        let request = try #require(result.request)
+        #expect(result.kind == .valid)
+        #expect(request.requestId == "ce-123" && request.idempotencyKey == "ce-123")
+        #expect(request.voiceContent == "$disk full$")
+        #expect(result.cloudEvent == CloudEventInfo(mode: .binary, id: "ce-123", source: "/alerting/prometheus", type: type, specVersion: "1.0"))
+    }
+
+    @Test func binaryModeKeepsAnExplicitRequestId() throws {
+        let value = #"{"requestId":"req-9","called":"123","voiceContent":"1"}"#
+        let result = decoder.decode(InboundRecord(value: Array(value.utf8), headers: binaryHeaders(contentType: nil)))
+        #expect(result.request?.requestId == "req-9")
+    }
+
+    @Test func binaryModeOfTheWrongTypeIsUndecodableWithoutRequestId() {
+        let result = decoder.decode(InboundRecord(value: Array(body.utf8), headers: binaryHeaders(type: "com.example.order.created")))
+        #expect(result.kind == .undecodable)
+        #expect(result.errors.map(\.code) == ["cloudevents.type"])
+        #expect(result.requestId == nil && result.shouldDeadLetter && !result.shouldPublishRejected)
+    }
+
+    @Test func acceptedTypesAreConfigurable() {
+        let custom = RequestDecoder(configuration: .init(acceptedCloudEventTypes: ["com.example.page.v2"]))
+        #expect(custom.decode(InboundRecord(value: Array(body.utf8), headers: binaryHeaders(type: "com.example.page.v2"))).kind == .valid)
+        #expect(custom.decode(InboundRecord(value: Array(body.utf8), headers: binaryHeaders())).errors.map(\.code) == ["cloudevents.type"])
+    }
+
+    @Test func binaryModeMissingHeadersAndWrongSpecVersion() {
+        let headers: [(key: String, value: [UInt8]?)] = [("ce_specversion", Array("0.3".utf8)), ("ce_id", nil), ("ce_type", Array(type.utf8))]
+        let result = decoder.decode(InboundRecord(value: Array(body.utf8), headers: headers))
+        #expect(result.kind == .undecodable)
+        #expect(result.errors.map(\.code) == ["cloudevents.id", "cloudevents.source", "cloudevents.specversion"])
+    }
+
+    @Test func binaryModeWithNonJSONContentType() {
+        let result = decoder.decode(InboundRecord(value: Array(body.utf8), headers: binaryHeaders(contentType: "text/plain")))
+        #expect(result.errors.map(\.code) == ["cloudevents.datacontenttype"])
+    }
+
+    @Test func binaryModeWithBrokenDataKeepsCeIdReadable() {
+        let result = decoder.decode(InboundRecord(value: Array("not json".utf8), headers: binaryHeaders()))
+        #expect(result.kind == .undecodable)
+        #expect(result.errors.map(\.code) == ["decode.json"])
+        #expect(result.requestId == "ce-123")
+        #expect(result.shouldDeadLetter && result.shouldPublishRejected)
+    }
+
+    @Test func binaryModeWithInvalidDataIsRejected() {
+        let value = #"{"called":"abc","voiceContent":"1"}"#
+        let result = decoder.decode(InboundRecord(value: Array(value.utf8), headers: binaryHeaders()))
+        #expect(result.kind == .invalid)
+        #expect(result.requestId == "ce-123")
+        #expect(result.errors.map(\.code) == ["validation.called.format"])
+        #expect(!result.shouldDeadLetter && result.shouldPublishRejected)
+    }
+
+    func structured(_ envelope: String, contentType: String = "application/cloudevents+json; charset=utf-8") -> DecodeResult {
+        decoder.decode(InboundRecord(value: Array(envelope.utf8), headers: [("content-type", Array(contentType.utf8))]))
+    }
+
+    @Test func structuredModeWithData() throws {
+        let result = structured(#"{"specversion":"1.0","id":"e-1","source":"urn:alerts","type":"\#(type)","datacontenttype":"application/json","data":\#(body)}"#)
+        let request = try #require(result.request)
+        #expect(request.requestId == "e-1")
+        #expect(request.attributes == ["team": "sre"])
+        #expect(result.cloudEvent?.mode == .structured)
+    }
+
+    @Test func structuredModeWithDataBase64() throws {
+        let encoded = Data(#"{"requestId":"r-64","called":"123","voiceContent":"1"}"#.utf8).base64EncodedString()
+        let result = structured(#"{"specversion":"1.0","id":"e-2","source":"urn:alerts","type":"\#(type)","data_base64":"\#(encoded)"}"#,
+                                contentType: "Application/CloudEvents+JSON")
+        #expect(result.kind == .valid)
+        #expect(result.request?.requestId == "r-64")
+    }
+
+    @Test func structuredModeErrors() {
+        #expect(structured(#"{"specversion":"1.0","id":"e","source":"s","type":"other","data":\#(body)}"#).errors.map(\.code) == ["cloudevents.type"])
+        #expect(structured(#"{"specversion":"1.0","id":"e","source":"s","type":"\#(type)"}"#).errors.map(\.code) == ["cloudevents.data"])
+        #expect(structured(#"{"specversion":"1.0","id":"e","source":"s","type":"\#(type)","data":{},"data_base64":"e30="}"#).errors.map(\.code)
+            == ["cloudevents.data"])
+        #expect(structured(#"{"specversion":"1.0","id":"e","source":"s","type":"\#(type)","data_base64":"%%%"}"#).errors.map(\.code)
+            == ["cloudevents.data"])
+        #expect(structured(#"{"specversion":"1.0","id":"e","source":"s","type":"\#(type)","datacontenttype":"text/xml","data":{}}"#)
+            .errors.map(\.code) == ["cloudevents.datacontenttype"])
+        #expect(structured(#"{"id":"e","source":"s","type":"\#(type)","data":{}}"#).errors.map(\.code) == ["cloudevents.specversion"])
+        #expect(structured(#"[1]"#).errors.map(\.code) == ["decode.not_object"])
+        let notObject = structured(#"{"specversion":"1.0","id":"e-3","source":"s","type":"\#(type)","data":"hello"}"#)
+        #expect(notObject.errors.map(\.code) == ["decode.not_object"])
+        #expect(notObject.requestId == "e-3")
+        let batch = decoder.decode(InboundRecord(value: Array("[]".utf8), headers: [("content-type", Array("application/cloudevents-batch+json".utf8))]))
+        #expect(batch.errors.map(\.code) == ["cloudevents.content_type"])
+    }
+
+    @Test func structuredInvalidDataPathsPointIntoTheData() {
+        let result = structured(#"{"specversion":"1.0","id":"e-4","source":"s","type":"\#(type)","data":{"called":"1","voiceContent":"1"}}"#)
+        #expect(result.kind == .invalid)
+        #expect(result.errors.map(\.path) == ["/called"])
+        #expect(result.requestId == "e-4")
+    }
+
+    @Test func plainRecordsIgnoreUnrelatedContentType() {
+        let value = #"{"requestId":"r","called":"123","voiceContent":"1"}"#
+        #expect(decoder.decode(InboundRecord(value: Array(value.utf8), headers: [("content-type", Array("application/json".utf8))])).kind == .valid)
+        #expect(decoder.decode(InboundRecord(value: Array(value.utf8))).kind == .valid)
+    }
+}
