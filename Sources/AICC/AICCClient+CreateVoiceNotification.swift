@@ -27,12 +27,17 @@ extension AICCClient {
 
         var exchanges = 0
         while true {
-            let token = try await self.currentToken(logger: logger)
+            // A token first (so that waiting for the first fetch does not bunch calls that the
+            // rate limiter spaced out), then the rate slot, then the token again: a caller may
+            // wait a while for its slot, and the token must still be good when the request
+            // leaves (usually the cached one, returned at once).
+            _ = try await self.currentToken(logger: logger)
             do {
                 try await self.rateLimiter.acquire()
             } catch {
                 throw AICCError(code: .cancelled, outcomeClass: .transient, delivery: .notSent)
             }
+            let token = try await self.currentToken(logger: logger)
             exchanges += 1
             let response = try await self.sendCreate(body: body, token: token, logger: logger)
             if response.status == 401, exchanges == 1 {

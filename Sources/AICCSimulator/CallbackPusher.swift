@@ -16,8 +16,7 @@ struct PendingReport: Sendable {
 
 /// Posts release events to callback URLs. Owned by ``AICCSimulator/run()``: reports
 /// arrive on an `AsyncStream` and each is delivered by a child task of a discarding
-/// task group inside ``run()`` — no unstructured tasks. Graceful shutdown finishes
-/// the stream; reports already taken are still delivered.
+/// task group inside ``run()`` — no unstructured tasks.
 final class CallbackPusher: Sendable {
     private let stream: AsyncStream<PendingReport>
     private let continuation: AsyncStream<PendingReport>.Continuation
@@ -35,15 +34,16 @@ final class CallbackPusher: Sendable {
     }
 
     func run() async {
-        await withGracefulShutdownHandler {
+        // Graceful shutdown cancels the pusher: reports still waiting for their delay, or
+        // being posted, are dropped (tests wait for the reports they expect first).
+        await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 for await report in self.stream {
                     group.addTask { await self.deliver(report) }
                 }
             }
-        } onGracefulShutdown: {
-            self.continuation.finish()
         }
+        self.continuation.finish()
     }
 
     private func deliver(_ report: PendingReport) async {

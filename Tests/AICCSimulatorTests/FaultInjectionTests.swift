@@ -132,7 +132,7 @@ import Testing
         try await AICCSimulator.withRunning(logger: quietLogger) { simulator in
             let base = try await simulator.baseURL()
             let token = try await RawHTTP.token(base)
-            _ = try await RawHTTP.create(base, token: token, body: ["callBackUrl": base64("https://cb.example.com/x"), "priority": "2"])
+            _ = try await RawHTTP.create(base, token: token, body: ["callBackUrl": base64("http://127.0.0.1:9/x"), "priority": "2"])
             _ = try await RawHTTP.create(base, token: token, body: ["called": "x"])
 
             var request = HTTPClientRequest(url: base + "/_sim/calls")
@@ -141,7 +141,7 @@ import Testing
             let callsBody = try await callsResponse.body.collect(upTo: 1 << 20)
             let calls = try JSONDecoder().decode([RecordedCall].self, from: Data(callsBody.readableBytesView))
             #expect(calls.count == 2)
-            #expect(calls[0].callBackUrl == "https://cb.example.com/x")
+            #expect(calls[0].callBackUrl == "http://127.0.0.1:9/x")
             #expect(calls[0].priority == "2")
             #expect(calls[0].callerPresent == false)
             #expect(calls[0].answer == "accepted")

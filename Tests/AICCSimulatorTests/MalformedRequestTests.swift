@@ -68,7 +68,7 @@ import Testing
 
     static let createCases: [CreateCase] = [
         .init(name: "valid", body: valid, status: 200, retCode: "0"),
-        .init(name: "valid with every field", body: body(["callerPresent": "13800138000", "callBackUrl": base64("https://cb.example.com/aicc/x?k=1&m=2#f"), "priority": "1"]), status: 200, retCode: "0"),
+        .init(name: "valid with every field", body: body(["callerPresent": "13800138000", "callBackUrl": base64("http://127.0.0.1:9/aicc/x?k1&m-2#f"), "priority": "1"]), status: 200, retCode: "0"),
         .init(name: "callerPresent null", body: body(["callerPresent": nil]), status: 200, retCode: "0"),
         .init(name: "callerPresent access code", body: body(["callerPresent": "95555"]), status: 200, retCode: "0"),
         // headers
@@ -97,6 +97,7 @@ import Testing
         .init(name: "voiceContent empty text", body: body(["voiceContent": "$$"]), status: 200, retCode: "8"),
         .init(name: "callBackUrl not Base64", body: body(["callBackUrl": "https://cb.example.com/x"]), status: 200, retCode: "9"),
         .init(name: "callBackUrl with a space", body: body(["callBackUrl": base64("https://cb.example.com/a b")]), status: 200, retCode: "9"),
+        .init(name: "callBackUrl with = (not in -:./_#?&)", body: body(["callBackUrl": base64("https://cb.example.com/a?k=v")]), status: 200, retCode: "9"),
         .init(name: "callBackUrl with %", body: body(["callBackUrl": base64("https://cb.example.com/a%20b")]), status: 200, retCode: "9"),
         .init(name: "callBackUrl not http", body: body(["callBackUrl": base64("ftp://cb.example.com/x")]), status: 200, retCode: "9"),
         .init(name: "callBackUrl without host", body: body(["callBackUrl": base64("https:///x")]), status: 200, retCode: "9"),

@@ -122,12 +122,12 @@ import Testing
                 called: "88880000",
                 callerPresent: "95555",
                 voiceContent: "1133999~$Tom$",
-                callbackURL: "https://cb.example.com/aicc/status/r1?m=x_y&k=1",
+                callbackURL: "http://127.0.0.1:9/aicc/status/r1?m_x-y&k1#z",
                 priority: 3
             )
             _ = try await client.createVoiceNotification(notification, logger: quietLogger)
             let call = try #require(simulator.calls.first)
-            #expect(call.callBackUrl == "https://cb.example.com/aicc/status/r1?m=x_y&k=1")
+            #expect(call.callBackUrl == "http://127.0.0.1:9/aicc/status/r1?m_x-y&k1#z")
             #expect(call.priority == "3")
             #expect(call.callerPresentValue == "95555")
             #expect(call.voiceContent == "1133999~$Tom$")
