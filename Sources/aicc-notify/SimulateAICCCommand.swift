@@ -67,10 +67,10 @@ struct SimulateAICCCommand: AsyncParsableCommand {
     @Option(help: "Callback shared key (>= 16 characters): sign status reports with it.")
     var sharedKey: String?
 
-    @Option(help: "Signature digest: hmac-sha256 (default) or sha256.")
+    @Option(help: "Signature digest: hmac-sha256 or sha256.")
     var signatureAlgorithm: String = "hmac-sha256"
 
-    @Option(help: "Unit of the report timestamp: milliseconds (default) or seconds.")
+    @Option(help: "Unit of the report timestamp: milliseconds or seconds.")
     var timestampUnit: String = "milliseconds"
 
     @Option(help: "releaseReason of status reports: a number (0,1,4,6,8,9,10,999) or 'cycle' for all in turn.")

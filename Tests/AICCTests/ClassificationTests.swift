@@ -143,3 +143,47 @@ import Testing
         #expect(AICCError.Code.retCode("").rawValue == "aicc.retcode.unknown")
     }
 }
+
+@Suite struct CancellationTests {
+    @Test func cancellingASentCallSaysInDoubt() async throws {
+        var configuration = AICCSimulator.Configuration()
+        configuration.faults = .init(hang: 1)
+        configuration.hangDuration = .seconds(3)
+        try await withClient(simulator: configuration) { client, simulator in
+            let call = Task { await failure(of: client) }
+            // Wait until the simulator holds the request, then cancel the caller.
+            let deadline = ContinuousClock.now + .seconds(5)
+            while simulator.calls.isEmpty, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            call.cancel()
+            let error = try #require(await call.value)
+            #expect(error.code == .cancelled)
+            #expect(error.delivery == .inDoubt)
+            #expect(error.outcomeClass == .inDoubt)
+        }
+    }
+
+    @Test func concurrentCallersShareOneRefusedTokenFetch() async throws {
+        try await withClient(client: { $0.appSecret = "wrong" }) { client, simulator in
+            let errors = await withTaskGroup(of: AICCError?.self) { group in
+                for _ in 0..<10 { group.addTask { await failure(of: client) } }
+                return await group.reduce(into: [AICCError?]()) { $0.append($1) }
+            }
+            #expect(errors.allSatisfy { $0?.code == .authCredentials })
+            #expect(simulator.stats.tokenRequests < 10, "waiters shared the leader's failed fetch")
+            #expect(simulator.stats.totalCalls == 0)
+        }
+    }
+
+    @Test func summaryHoldsNoVendorText() async throws {
+        var configuration = AICCSimulator.Configuration()
+        configuration.scriptedAnswer = .retCode("8")
+        try await withClient(simulator: configuration) { client, _ in
+            let error = try #require(await failure(of: client))
+            #expect(error.summary == "voiceContent empty, too long or unknown id")
+            #expect(error.answer?.retMsg?.contains("voiceContent") == true)
+            #expect("\(error)".contains("aicc.retcode.8"))
+        }
+    }
+}

@@ -60,8 +60,9 @@ struct CapturingLogHandler: LogHandler {
         set { self.metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
-        let merged = self.metadata.merging(metadata ?? [:]) { $1 }
-        self.lines.withLockedValue { $0.append("\(level) \(message) \(merged)") }
+    func log(event: LogEvent) {
+        let merged = self.metadata.merging(event.metadata ?? [:]) { $1 }
+        let error = event.error.map { " error=\($0)" } ?? ""
+        self.lines.withLockedValue { $0.append("\(event.level) \(event.message) \(merged)\(error)") }
     }
 }
