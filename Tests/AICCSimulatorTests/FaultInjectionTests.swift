@@ -156,8 +156,9 @@ import Testing
             let config = try await RawHTTP.send(base + "/_sim/config", headers: [("Content-Type", "application/json")], body: #"{"faults":{"http500":1,"retCode1":0,"retCode3":0,"hang":0,"drop":0}}"#)
             #expect(config.status == 204)
             #expect(try await RawHTTP.create(base, token: token).status == 500)
-            let outage = try await RawHTTP.send(base + "/_sim/config", body: #"{"faults":{"http500":0,"retCode1":0,"retCode3":0,"hang":0,"drop":0},"scriptedAnswer":null}"#)
-            #expect(outage.status == 204)
+            let cleared = try await RawHTTP.send(base + "/_sim/config", body: #"{"faults":{"http500":0,"retCode1":0,"retCode3":0,"hang":0,"drop":0},"latencyMs":1}"#)
+            #expect(cleared.status == 204)
+            #expect(simulator.configuration.latency == .milliseconds(1))
             #expect(try await RawHTTP.create(base, token: token).retCode == "0")
 
             #expect(try await RawHTTP.send(base + "/_sim/reset").status == 200)
