@@ -21,21 +21,23 @@ import Testing
     }
 
     @Test func rateBoundHolds() async throws {
-        let rate = 20.0
-        let burst = 3
+        // A low rate, so that arrival jitter on a busy 2-core machine (other suites run in
+        // parallel in the same process) stays well under one call interval.
+        let rate = 5.0
+        let burst = 2
         try await withClient(client: { $0.callsPerSecond = rate; $0.burst = burst }) { client, simulator in
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for _ in 0..<30 {
+                for _ in 0..<16 {
                     group.addTask { _ = try await client.createVoiceNotification(sample, logger: quietLogger) }
                 }
                 try await group.waitForAll()
             }
             let times = simulator.calls.map(\.uptime).sorted()
-            #expect(times.count == 30)
+            #expect(times.count == 16)
             // Over every window [t_i, t_j]: calls ≤ burst + rate × (t_j − t_i), with two calls of
             // slack: the limiter spaces departures, the simulator sees arrivals, and a busy
-            // machine delays some requests more than others. Without the limiter all 30
-            // calls arrive within a few milliseconds and the check fails by ~20 calls.
+            // machine delays some requests more than others. Without the limiter all 16
+            // calls arrive within a few milliseconds and the check fails by ~12 calls.
             var worst = 0.0
             for i in times.indices {
                 for j in i..<times.count {
@@ -46,7 +48,7 @@ import Testing
             }
             #expect(worst <= 0, "a window exceeded the rate by \(worst) calls")
             // And over the whole run: the last call cannot start before (n − burst) / rate.
-            #expect(times.last! - times.first! >= Double(times.count - burst) / rate - 0.05)
+            #expect(times.last! - times.first! >= Double(times.count - burst) / rate - 0.3)
         }
     }
 }
