@@ -140,12 +140,14 @@ import Testing
 
     @Test func expiredTokenGets401() async throws {
         var configuration = AICCSimulator.Configuration()
-        configuration.tokenLifetime = .milliseconds(300)
+        // Long enough that the first call lands inside it on a loaded 2-core
+        // machine (other suites run in parallel), short enough to wait out.
+        configuration.tokenLifetime = .seconds(2)
         try await AICCSimulator.withRunning(configuration: configuration, logger: quietLogger) { simulator in
             let base = try await simulator.baseURL()
             let token = try await RawHTTP.token(base)
             #expect(try await RawHTTP.create(base, token: token).status == 200)
-            try await Task.sleep(for: .milliseconds(400))
+            try await Task.sleep(for: .milliseconds(2300))
             #expect(try await RawHTTP.create(base, token: token).status == 401)
         }
     }
