@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 /// One settings array for every target: Swift 6 language mode, complete strict
@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "AICC", targets: ["AICC"]),
         .library(name: "AICCSimulator", targets: ["AICCSimulator"]),
         .library(name: "NotifyCore", targets: ["NotifyCore"]),
+        .library(name: "NotifyWorker", targets: ["NotifyWorker"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -28,6 +29,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.25.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.11.0"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.0.0", traits: [.defaults, "YAML"]),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.4.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
     ],
     targets: [
         // MARK: Kafka adapter (librdkafka)
@@ -84,6 +88,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: The worker: configuration and wiring of the adapters
+        .target(
+            name: "NotifyWorker",
+            dependencies: [
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: The executable: ArgumentParser commands only
         .executableTarget(
             name: "aicc-notify",
@@ -133,6 +148,11 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "NotifyWorkerTests",
+            dependencies: ["NotifyWorker"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

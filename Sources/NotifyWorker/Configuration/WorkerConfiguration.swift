@@ -1,0 +1,170 @@
+/// Everything the worker reads at start, one `Sendable` tree. Every key is
+/// documented here and in the README (key, type, default, meaning); the
+/// contract is `product.md` §6. Loaded once by
+/// ``WorkerConfiguration/load(configFile:environment:)`` and validated before
+/// anything starts.
+public struct WorkerConfiguration: Sendable, Equatable {
+    public var kafka = Kafka()
+    public var aicc: AICC
+    public var retry = Retry()
+    public var dispatch = Dispatch()
+    public var store = Store()
+    public var http = HTTP()
+    public var callback = Callback()
+    public var log = Log()
+
+    public init(aicc: AICC) {
+        self.aicc = aicc
+    }
+
+    /// `kafka.*`
+    public struct Kafka: Sendable, Equatable {
+        /// `kafka.bootstrapServers`: brokers. Default `localhost:9092`.
+        public var bootstrapServers = "localhost:9092"
+        /// `kafka.groupId`: the consumer group. Default `aicc-notify`.
+        public var groupID = "aicc-notify"
+        /// `kafka.autoOffsetReset`: where a new group starts, `earliest` or
+        /// `latest`. Default `earliest`: requests produced before the first
+        /// start are not lost.
+        public var autoOffsetReset = OffsetReset.earliest
+        /// `kafka.topics.*`
+        public var topics = Topics()
+        /// `kafka.properties`: pass-through librdkafka properties. The
+        /// worker's own consumer settings (group, commits, offset store) win.
+        /// Default: none.
+        public var properties: [String: String] = [:]
+
+        public init() {}
+
+        public enum OffsetReset: String, Sendable, Equatable, CaseIterable {
+            case earliest, latest
+        }
+
+        /// Topic names (`product.md` §2).
+        public struct Topics: Sendable, Equatable {
+            /// `kafka.topics.requests`. Default `notification.requests`.
+            public var requests = "notification.requests"
+            /// `kafka.topics.results`. Default `notification.results`.
+            public var results = "notification.results"
+            /// `kafka.topics.callbacks`. Default `notification.callbacks`.
+            public var callbacks = "notification.callbacks"
+            /// `kafka.topics.deadLetter`. Default `notification.requests.dlq`.
+            public var deadLetter = "notification.requests.dlq"
+
+            public init() {}
+        }
+    }
+
+    /// `aicc.*`
+    public struct AICC: Sendable, Equatable {
+        /// `aicc.baseURL`: e.g. `https://service.besclouds.com`. Required.
+        public var baseURL: String
+        /// `aicc.appKey`. Required.
+        public var appKey: String
+        /// `aicc.appSecret`. Required; a secret (`…_FILE` allowed), never logged.
+        public var appSecret: String
+        /// `aicc.tokenLifetime`: seconds asked in `X-Token-Expire`, 1–3600. Default 3600.
+        public var tokenLifetime = 3600
+        /// `aicc.timeout`: seconds per call, > 0. Default 10.
+        public var timeout = 10.0
+        /// `aicc.maxConcurrency`: calls in flight to AICC, ≥ 1. Default 64.
+        public var maxConcurrency = 64
+        /// `aicc.callsPerSecond`: call-rate ceiling, > 0. Default 50.
+        public var callsPerSecond = 50.0
+
+        public init(baseURL: String, appKey: String, appSecret: String) {
+            self.baseURL = baseURL
+            self.appKey = appKey
+            self.appSecret = appSecret
+        }
+    }
+
+    /// `retry.*`
+    public struct Retry: Sendable, Equatable {
+        /// `retry.maxAttempts`: per request, ≥ 1. Default 8.
+        public var maxAttempts = 8
+        /// `retry.initialBackoff`: seconds, > 0 (decimals allowed). Default 1.
+        public var initialBackoff = 1.0
+        /// `retry.maxBackoff`: seconds, ≥ `initialBackoff`. Default 60.
+        public var maxBackoff = 60.0
+
+        public init() {}
+    }
+
+    /// `dispatch.*`
+    public struct Dispatch: Sendable, Equatable {
+        /// `dispatch.maxInFlight`: records in flight per process, ≥ 1. Default 1024.
+        public var maxInFlight = 1024
+        /// `dispatch.inDoubtPolicy`: `report` or `retry`. Default `report`.
+        public var inDoubtPolicy = InDoubtPolicy.report
+
+        public init() {}
+
+        /// What to do with a claim whose call may or may not have reached AICC.
+        public enum InDoubtPolicy: String, Sendable, Equatable, CaseIterable {
+            /// Publish `indeterminate`; never call again.
+            case report
+            /// Call again (at most one extra call per in-doubt key).
+            case retry
+        }
+    }
+
+    /// `store.*`
+    public struct Store: Sendable, Equatable {
+        /// `store.url`: `sqlite:PATH` (absolute, or relative to the working
+        /// directory) or `postgres://user:pass@host:port/db` (a secret when it
+        /// carries a password; `…_FILE` allowed). Default `sqlite:aicc-notify.db`.
+        public var url = "sqlite:aicc-notify.db"
+        /// `store.retention`: seconds an idempotency key is remembered, ≥ 1. Default 604800 (7 days).
+        public var retention = 604_800
+
+        public init() {}
+    }
+
+    /// `http.*`
+    public struct HTTP: Sendable, Equatable {
+        /// `http.listen`: `HOST:PORT` for callbacks, `/metrics`, `/healthz`,
+        /// `/readyz`. Default `0.0.0.0:8080`.
+        public var host = "0.0.0.0"
+        public var port = 8080
+
+        public init() {}
+    }
+
+    /// `callback.*`
+    public struct Callback: Sendable, Equatable {
+        /// `callback.publicBaseURL`: the URL AICC can reach; only letters,
+        /// digits and `-:./_#?&`. Unset: no status callbacks.
+        public var publicBaseURL: String?
+        /// `callback.secret`: MAC key for callback URLs, ≥ 16 characters.
+        /// Required when callbacks are on; a secret.
+        public var secret: String?
+        /// `callback.sharedKey`: the tenant's AICC callback shared key
+        /// (≥ 16 characters); reports must then carry a valid vendor signature.
+        /// Unset by default; a secret.
+        public var sharedKey: String?
+
+        public init() {}
+
+        /// Whether the worker asks AICC for status reports.
+        public var isEnabled: Bool { self.publicBaseURL != nil }
+    }
+
+    /// `log.*`
+    public struct Log: Sendable, Equatable {
+        /// `log.level`: trace, debug, info, notice, warning, error, critical. Default `info`.
+        public var level = Level.info
+        /// `log.format`: `text` or `json`. Default `text`.
+        public var format = Format.text
+
+        public init() {}
+
+        public enum Level: String, Sendable, Equatable, CaseIterable {
+            case trace, debug, info, notice, warning, error, critical
+        }
+
+        public enum Format: String, Sendable, Equatable, CaseIterable {
+            case text, json
+        }
+    }
+}
