@@ -92,7 +92,10 @@ let package = Package(
         .target(
             name: "NotifyWorker",
             dependencies: [
+                "NotifyCore",
                 .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -152,7 +155,12 @@ let package = Package(
         ),
         .testTarget(
             name: "NotifyWorkerTests",
-            dependencies: ["NotifyWorker"],
+            dependencies: [
+                "NotifyWorker",
+                "NotifyCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
