@@ -92,6 +92,7 @@ let package = Package(
         .target(
             name: "NotifyWorker",
             dependencies: [
+                "Kafka",
                 "NotifyCore",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
@@ -109,6 +110,7 @@ let package = Package(
                 "Kafka",
                 "AICCSimulator",
                 "NotifyCore",
+                "NotifyWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -156,6 +158,7 @@ let package = Package(
         .testTarget(
             name: "NotifyWorkerTests",
             dependencies: [
+                "Kafka",
                 "NotifyWorker",
                 "NotifyCore",
                 .product(name: "Logging", package: "swift-log"),

@@ -27,7 +27,7 @@ public final class KafkaConsumer: Service, Sendable {
     /// The consumer's records and rebalance events.
     public let events: KafkaConsumerEvents
 
-    private let client: RDKafkaClient
+    let client: RDKafkaClient
     private let configuration: KafkaConsumerConfiguration
     private let source: KafkaConsumerEvents.Wrapped.Source
     private let delegate: KafkaConsumerEventsDelegate

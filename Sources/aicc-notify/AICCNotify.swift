@@ -17,6 +17,7 @@ struct AICCNotify: AsyncParsableCommand {
             KafkaMockCommand.self,
             ValidateCommand.self,
             SimulateAICCCommand.self,
+            DeadLetterCommand.self,
         ]
     )
 

@@ -154,7 +154,7 @@ extension WorkerConfiguration {
 
     /// `AICC_NOTIFY_KAFKA_PROPERTIES`: comma-separated `name=value`; a piece
     /// without `=` continues the previous value (`debug=cgrp,topic`).
-    static func parsePropertyList(_ list: String) throws(ConfigurationError) -> [(String, String)] {
+    public static func parsePropertyList(_ list: String) throws(ConfigurationError) -> [(String, String)] {
         var result: [(String, String)] = []
         for piece in list.split(separator: ",", omittingEmptySubsequences: false) {
             if let equals = piece.firstIndex(of: "=") {
