@@ -57,11 +57,10 @@ public struct KeyedSequencer<ID: Hashable & Sendable>: Sendable {
         }
         let laneKey = LaneKey(partition: partition, key: key)
         entries[id] = Entry(partition: partition, lane: laneKey)
-        if var lane = lanes[laneKey] {
-            lane.waiting.append(id)
-            let position = lane.waiting.count
-            lanes[laneKey] = lane
-            return .queued(position: position)
+        if lanes[laneKey] != nil {
+            // Mutated in place (no copy of the queue).
+            lanes[laneKey]!.waiting.append(id)
+            return .queued(position: lanes[laneKey]!.waiting.count)
         }
         lanes[laneKey] = Lane(active: id)
         return .ready
@@ -78,14 +77,13 @@ public struct KeyedSequencer<ID: Hashable & Sendable>: Sendable {
             entries[id] = nil
             return nil
         }
-        guard var lane = lanes[laneKey], lane.active == id else { return nil }
+        guard lanes[laneKey]?.active == id else { return nil }
         entries[id] = nil
-        guard let next = lane.waiting.popFirst() else {
+        guard let next = lanes[laneKey]!.waiting.popFirst() else {
             lanes[laneKey] = nil
             return nil
         }
-        lane.active = next
-        lanes[laneKey] = lane
+        lanes[laneKey]!.active = next
         return next
     }
 

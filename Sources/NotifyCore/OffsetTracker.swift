@@ -53,10 +53,9 @@ public struct OffsetTracker: Sendable {
     ///   tracked and unfinished, e.g. a redelivery while the first copy is in flight.
     @discardableResult
     public mutating func track(_ partition: TopicPartition, offset: Int64) -> Bool {
-        var watermark = watermarks[partition, default: Watermark()]
-        guard watermark.unfinished.insert(offset).inserted else { return false }
-        watermark.heap.insert(offset)
-        watermarks[partition] = watermark
+        // Mutated in place (no copy of the heap or the set: that would be O(n)).
+        guard watermarks[partition, default: Watermark()].unfinished.insert(offset).inserted else { return false }
+        watermarks[partition, default: Watermark()].heap.insert(offset)
         return true
     }
 
@@ -66,11 +65,8 @@ public struct OffsetTracker: Sendable {
     ///   or already finished, or the partition was revoked.
     @discardableResult
     public mutating func finish(_ partition: TopicPartition, offset: Int64) -> Bool {
-        guard var watermark = watermarks[partition], watermark.unfinished.remove(offset) != nil else {
-            return false
-        }
-        watermark.drain()
-        watermarks[partition] = watermark
+        guard watermarks[partition]?.unfinished.remove(offset) != nil else { return false }
+        watermarks[partition]?.drain()
         return true
     }
 
@@ -95,9 +91,8 @@ public struct OffsetTracker: Sendable {
     /// already marked does not move the mark back; unknown partitions are ignored.
     public mutating func markCommitted(_ positions: some Sequence<CommitPosition>) {
         for position in positions {
-            guard var watermark = watermarks[position.partition] else { continue }
-            watermark.committed = Swift.max(watermark.committed ?? position.offset, position.offset)
-            watermarks[position.partition] = watermark
+            guard let committed = watermarks[position.partition].map({ $0.committed }) else { continue }
+            watermarks[position.partition]?.committed = Swift.max(committed ?? position.offset, position.offset)
         }
     }
 

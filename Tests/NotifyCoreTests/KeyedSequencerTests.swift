@@ -113,4 +113,18 @@ import Testing
         }
         #expect(sequencer.count == 0)
     }
+
+    @Test func hundredThousandBehindOneKey() {
+        var sequencer = KeyedSequencer<Int>()
+        for id in 0..<100_000 { _ = sequencer.enqueue(id, key: a, partition: p0) }
+        #expect(sequencer.waitingCount == 99_999)
+        var next: Int? = 0
+        var order: [Int] = []
+        while let id = next {
+            order.append(id)
+            next = sequencer.complete(id)
+        }
+        #expect(order == Array(0..<100_000))
+        #expect(sequencer.count == 0)
+    }
 }

@@ -74,7 +74,7 @@ import Testing
                 #expect(attempt >= 8)
             case .giveUp(.deadline):
                 #expect(attempt < 8)
-                #expect(expiresAt != nil && now + unit * cap > expiresAt!)
+                #expect(expiresAt != nil && now.addingTimeInterval(unit * cap) > expiresAt!)
             }
         }
     }
