@@ -305,9 +305,7 @@ public struct DispatchMachine: Sendable {
     public mutating func shutdownRequested() -> [Action] {
         shuttingDown = true
         draining.formUnion(flow.assigned)
-        var actions: [Action] = []
-        if !flow.assigned.isEmpty { actions.append(.pause(flow.assigned.sorted())) }
-        return actions + commitPending(in: nil)
+        return flow.hold(.shutdown).map(Self.action) + commitPending(in: nil)
     }
 
     // MARK: Steps

@@ -1,14 +1,15 @@
 /// Pausing and resuming partitions (product §4, §6 `dispatch.maxInFlight`).
 ///
 /// Partitions are paused while any *hold* is on, and resumed when the last one
-/// comes off. Two holds exist:
+/// comes off. Three holds exist:
 ///
 /// - ``Hold/inFlightBound``: put on when the records in flight reach the high
 ///   water mark ``maxInFlight`` (default 1024), taken off when they drop to the
 ///   low water mark ``resumeBelow`` (default 90 % of it, 921) or under —
 ///   hysteresis, so that a full worker does not flap pause/resume on every record;
 /// - ``Hold/outage``: put on and off from outside (the ``OutageBreaker``'s
-///   `pauseAll`/`resumeAll`).
+///   `pauseAll`/`resumeAll`);
+/// - ``Hold/shutdown``: put on at shutdown, never taken off.
 ///
 /// The bound is soft: records the consumer had already fetched may still arrive
 /// after a pause and are admitted. Partitions assigned while a hold is on are
@@ -20,6 +21,8 @@ public struct FlowControl: Sendable, Hashable {
         case inFlightBound
         /// AICC is out (or refuses the credentials).
         case outage
+        /// The worker is shutting down: nothing resumes any more.
+        case shutdown
     }
 
     /// What the worker does.

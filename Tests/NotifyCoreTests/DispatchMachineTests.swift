@@ -351,19 +351,29 @@ import Testing
         #expect(other.calls.map(\.id) == [D.id(D.p1, 0)])
     }
 
-    @Test func shutdownStopsNewWorkAndCommitsWhatIsDone() throws {
+    @Test func shutdownPausesEverything() {
         var m = DispatchMachine()
+        _ = m.partitionsAssigned([D.p1, D.p0])
+        let shutdown = m.shutdownRequested()
+        #expect(shutdown == [.pause([D.p0, D.p1])])
+        let assigned = m.partitionsAssigned([D.p0])
+        #expect(assigned.isEmpty)
+    }
+
+    @Test func shutdownStopsNewWorkAndCommitsWhatIsDone() throws {
+        var m = DispatchMachine(configuration: .init(flowControl: FlowControl(maxInFlight: 2, resumeFraction: 0.5)))
         _ = m.partitionsAssigned([D.p0])
         _ = m.recordReceived(D.record(0, key: "K", request: try D.request("a")), now: t0)
         _ = m.recordReceived(D.record(1, key: "K", request: try D.request("b")), now: t0)
         let shutdown = m.shutdownRequested()
-        #expect(shutdown.paused == [D.p0])
+        #expect(shutdown.paused.isEmpty)  // already paused: the in-flight bound (2) was reached
         #expect(shutdown.commits == [CommitPosition(partition: D.p0, offset: 0)])
         let late = m.recordReceived(D.record(2, key: nil, request: try D.request("c")), now: t0)
         #expect(late.isEmpty)
         _ = m.claimAnswered(D.id(0), .completed(storedResult: [1]), now: t0)
         let done = m.published(D.id(0), now: t0)
         #expect(done.claims.isEmpty)  // the next of the key is not started
+        #expect(done.resumed.isEmpty)  // below the low mark, but shutting down
         #expect(done.commits == [CommitPosition(partition: D.p0, offset: 1)])
         let revoked = m.partitionsRevoked([D.p0], now: t0)
         #expect(revoked.isEmpty)
