@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "AICC", targets: ["AICC"]),
         .library(name: "AICCSimulator", targets: ["AICCSimulator"]),
         .library(name: "NotifyCore", targets: ["NotifyCore"]),
+        .library(name: "NotifyStore", targets: ["NotifyStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -28,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.25.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.11.0"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.10.0"),
     ],
     targets: [
         // MARK: Kafka adapter (librdkafka)
@@ -81,6 +83,33 @@ let package = Package(
         .target(
             name: "NotifyCore",
             dependencies: [],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Idempotency store (SQLite embedded; PostgreSQL later)
+        .target(
+            name: "NotifyStore",
+            dependencies: [
+                "NotifyCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Test helper, not shipped: claims and records keys in a SQLite store and
+        // prints each acknowledged step, so NotifyStoreTests can kill -9 it and
+        // check what survived. See Sources/aicc-notify-store-probe/main.swift.
+        .executableTarget(
+            name: "aicc-notify-store-probe",
+            dependencies: [
+                "NotifyCore",
+                "NotifyStore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
 
@@ -138,6 +167,16 @@ let package = Package(
         .testTarget(
             name: "NotifyCoreTests",
             dependencies: ["NotifyCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "NotifyStoreTests",
+            dependencies: [
+                "NotifyCore",
+                "NotifyStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

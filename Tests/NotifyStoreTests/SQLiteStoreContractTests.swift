@@ -1,0 +1,59 @@
+import Foundation
+import NotifyCore
+import NotifyStore
+import Testing
+
+/// The store contract against real SQLite files, one fresh file per scenario.
+@Suite struct SQLiteStoreContractTests {
+    @Test(arguments: StoreContract.Scenario.allCases)
+    func contract(_ scenario: StoreContract.Scenario) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let contract = StoreContract(makeStore: {
+            try await SQLiteIdempotencyStore(
+                configuration: .init(path: directory.path("store.db"), retention: StoreContract.retention),
+                logger: quietLogger
+            )
+        })
+        try await contract.run(scenario)
+    }
+
+    @Test func claimsOfOneStoreAreSeenByAnotherOnTheSameFile() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let configuration = SQLiteIdempotencyStore.Configuration(path: directory.path("shared.db"))
+        let first = try await SQLiteIdempotencyStore(configuration: configuration, logger: quietLogger)
+        let second = try await SQLiteIdempotencyStore(configuration: configuration, logger: quietLogger)
+        #expect(try await first.claim(StoreContract.request("r1")).kind == "claimed")
+        let seen = try await second.claim(StoreContract.request("r1", owner: StoreContract.workerB, at: 1))
+        #expect(seen.kind == "inFlight")
+        await first.close()
+        await second.close()
+    }
+
+    @Test func runSweepsAndClosesOnCancellation() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await SQLiteIdempotencyStore(
+            configuration: .init(path: directory.path("run.db"), retention: .seconds(1), sweepInterval: .milliseconds(20)),
+            logger: quietLogger
+        )
+        let now = Date()
+        _ = try await StoreContract.complete(
+            store, "r1", outcome: StoredOutcome(outcome: .accepted, inDoubt: false, attempts: 1, result: [], completedAt: now.addingTimeInterval(-5)))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await store.run() }
+            // Wait (bounded) for the periodic sweep to delete the key past retention.
+            var remaining = 500
+            while try await store.lookup(key: "key-1") != nil, remaining > 0 {
+                try await Task.sleep(for: .milliseconds(10))
+                remaining -= 1
+            }
+            #expect(try await store.lookup(key: "key-1") == nil)
+            group.cancelAll()
+            try await group.waitForAll()
+        }
+        // run() closed the store on its way out.
+        await expectStoreError("store.closed") { _ = try await store.lookup(key: "key-1") }
+    }
+}
