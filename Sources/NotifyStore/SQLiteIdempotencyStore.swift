@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -87,10 +87,12 @@ public final class SQLiteIdempotencyStore: IdempotencyStore {
                     if swept > 0 {
                         self.logger.debug("swept idempotency keys past retention", metadata: ["store.swept": "\(swept)"])
                     }
-                } catch {
+                } catch let error as StoreError {
                     self.logger.warning("idempotency store sweep failed", metadata: [
                         "error.code": "\(error.code)", "error.message": "\(error.message)",
                     ])
+                } catch {
+                    self.logger.warning("idempotency store sweep failed", metadata: ["error.message": "\(error)"])
                 }
             }
         }

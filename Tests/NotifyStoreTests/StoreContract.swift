@@ -400,7 +400,7 @@ struct StoreContract: Sendable {
             for index in 0..<50 {
                 group.addTask {
                     let owner = StoreOwner(worker: "worker-\(index)", incarnation: "i-\(index)")
-                    return try await store.claim(request("r-\(index)", key: "contended", owner: owner, at: 0))
+                    return try await store.claim(StoreContract.request("r-\(index)", key: "contended", owner: owner, at: 0))
                 }
             }
             var results: [ClaimResult] = []

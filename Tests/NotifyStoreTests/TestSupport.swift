@@ -62,7 +62,9 @@ func expectStoreError(_ code: String, sourceLocation: SourceLocation = #_sourceL
     do {
         try await body()
         Issue.record("expected \(code), nothing was thrown", sourceLocation: sourceLocation)
-    } catch {
+    } catch let error as StoreError {
         #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("expected \(code), got \(error)", sourceLocation: sourceLocation)
     }
 }
