@@ -1,10 +1,10 @@
-public import Foundation
+import Foundation
 public import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import SQLiteNIO
-public import ServiceLifecycle
+import ServiceLifecycle
 
 /// The embedded ``IdempotencyStore``: one SQLite file in WAL mode.
 ///

@@ -58,7 +58,7 @@ extension ClaimResult {
 }
 
 /// Expects `body` to throw a ``StoreError`` with `code`.
-func expectStoreError(_ code: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws(StoreError) -> Void) async {
+func expectStoreError(_ code: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> Void) async {
     do {
         try await body()
         Issue.record("expected \(code), nothing was thrown", sourceLocation: sourceLocation)
