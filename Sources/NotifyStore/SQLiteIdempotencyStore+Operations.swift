@@ -16,12 +16,12 @@ extension SQLiteIdempotencyStore {
         let retention = self.retention
         return try await self.transaction("claiming \(request.key)") { connection in
             var existing: StoredRecord?
-            if let row = try await connection.query(Self.selectByKey, [.text(request.key)]).first {
+            if let row = try await connection.execute(Self.selectByKey, [.text(request.key)]).first {
                 existing = try SQLiteRecordCodec.record(row)
             }
             let decision = ClaimDecision.decide(existing: existing, request: request, retention: retention)
             if case .write(let record, _) = decision {
-                _ = try await connection.query(Self.upsert, SQLiteRecordCodec.binds(record))
+                _ = try await connection.execute(Self.upsert, SQLiteRecordCodec.binds(record))
             }
             return Self.rounded(decision.result)
         }
@@ -29,7 +29,7 @@ extension SQLiteIdempotencyStore {
 
     public func renewLease(key: String, owner: StoreOwner, until: Date) async throws(StoreError) -> Bool {
         try await self.transaction("renewing the lease on \(key)") { connection in
-            let rows = try await connection.query(
+            let rows = try await connection.execute(
                 "UPDATE idempotency_keys SET lease_expires_at = ? WHERE \(Self.ownedClaim) RETURNING key",
                 [.integer(SQLiteRecordCodec.millis(until)), .text(key), .text(owner.worker), .text(owner.incarnation)]
             )
@@ -39,7 +39,7 @@ extension SQLiteIdempotencyStore {
 
     public func recordAttemptStarted(key: String, owner: StoreOwner) async throws(StoreError) -> Int {
         try await self.transaction("recording an attempt on \(key)") { connection in
-            let rows = try await connection.query(
+            let rows = try await connection.execute(
                 """
                 UPDATE idempotency_keys
                 SET attempts = attempts + 1, in_doubt = (in_doubt OR call_pending), call_pending = 1
@@ -56,7 +56,7 @@ extension SQLiteIdempotencyStore {
 
     public func recordAttemptEnded(key: String, owner: StoreOwner, inDoubt: Bool) async throws(StoreError) {
         try await self.transaction("ending an attempt on \(key)") { connection in
-            let rows = try await connection.query(
+            let rows = try await connection.execute(
                 "UPDATE idempotency_keys SET call_pending = 0, in_doubt = (in_doubt OR ?) WHERE \(Self.ownedClaim) RETURNING key",
                 [.integer(inDoubt ? 1 : 0), .text(key), .text(owner.worker), .text(owner.incarnation)]
             )
@@ -70,7 +70,7 @@ extension SQLiteIdempotencyStore {
         key: String, requestId: String, owner: StoreOwner, outcome: StoredOutcome
     ) async throws(StoreError) -> StoredRecord {
         try await self.transaction("recording the outcome of \(key)") { connection in
-            let updated = try await connection.query(
+            let updated = try await connection.execute(
                 """
                 UPDATE idempotency_keys
                 SET state = 'done', outcome = ?, call_serial_no = ?, in_doubt = (in_doubt OR ?),
@@ -92,7 +92,7 @@ extension SQLiteIdempotencyStore {
                 return try SQLiteRecordCodec.record(row)
             }
             // Already recorded by this same owner for this request (a repeated call)?
-            if let row = try await connection.query(Self.selectByKey, [.text(key)]).first {
+            if let row = try await connection.execute(Self.selectByKey, [.text(key)]).first {
                 let existing = try SQLiteRecordCodec.record(row)
                 if existing.state == .done && existing.requestId == requestId && existing.owner == owner {
                     return existing
@@ -121,7 +121,7 @@ extension SQLiteIdempotencyStore {
 
     public func resolveInDoubt(key: String, callSerialNo: String) async throws(StoreError) -> StoredRecord? {
         try await self.transaction("resolving \(key)") { connection in
-            let updated = try await connection.query(
+            let updated = try await connection.execute(
                 """
                 UPDATE idempotency_keys SET call_serial_no = ?
                 WHERE key = ? AND state = 'done' AND outcome = 'indeterminate' AND call_serial_no IS NULL
@@ -132,7 +132,7 @@ extension SQLiteIdempotencyStore {
             if let row = updated.first {
                 return try SQLiteRecordCodec.record(row)
             }
-            guard let row = try await connection.query(Self.selectByKey, [.text(key)]).first else { return nil }
+            guard let row = try await connection.execute(Self.selectByKey, [.text(key)]).first else { return nil }
             let existing = try SQLiteRecordCodec.record(row)
             return existing.outcome == .indeterminate && existing.callSerialNo == callSerialNo ? existing : nil
         }
@@ -142,11 +142,11 @@ extension SQLiteIdempotencyStore {
         let nowMillis = SQLiteRecordCodec.millis(now)
         let cutoff = SQLiteRecordCodec.millis(now.addingTimeInterval(-self.retention.timeInterval))
         return try await self.transaction("sweeping") { connection in
-            let done = try await connection.query(
+            let done = try await connection.execute(
                 "DELETE FROM idempotency_keys WHERE state = 'done' AND completed_at <= ? RETURNING key",
                 [.integer(cutoff)]
             )
-            let abandoned = try await connection.query(
+            let abandoned = try await connection.execute(
                 """
                 DELETE FROM idempotency_keys
                 WHERE state = 'claimed' AND claimed_at <= ? AND (lease_expires_at IS NULL OR lease_expires_at <= ?)

@@ -109,7 +109,7 @@ public final class SQLiteIdempotencyStore: IdempotencyStore {
         self.gate.release()
         guard let connection else { return }
         do {
-            try await connection.close()
+            try await connection.closeUncancellable()
         } catch {
             self.logger.error("closing the idempotency store failed", metadata: ["error.message": "\(error)"])
         }
@@ -130,13 +130,13 @@ public final class SQLiteIdempotencyStore: IdempotencyStore {
             throw .closed()
         }
         do {
-            _ = try await connection.query("BEGIN IMMEDIATE")
+            _ = try await connection.execute("BEGIN IMMEDIATE")
             do {
                 let value = try await body(connection)
-                _ = try await connection.query("COMMIT")
+                _ = try await connection.execute("COMMIT")
                 return value
             } catch {
-                _ = try? await connection.query("ROLLBACK")
+                _ = try? await connection.execute("ROLLBACK")
                 throw error
             }
         } catch {
@@ -152,7 +152,7 @@ public final class SQLiteIdempotencyStore: IdempotencyStore {
             throw .closed()
         }
         do {
-            return try await connection.query(sql, binds)
+            return try await connection.execute(sql, binds)
         } catch {
             throw SQLiteRecordCodec.storeError(error, doing: what)
         }
@@ -162,15 +162,15 @@ public final class SQLiteIdempotencyStore: IdempotencyStore {
 
     private static func prepare(_ connection: SQLiteConnection, configuration: Configuration, logger: Logger) async throws(StoreError) {
         do {
-            let mode = try await connection.query("PRAGMA journal_mode = WAL").first?.column("journal_mode")?.string
+            let mode = try await connection.execute("PRAGMA journal_mode = WAL").first?.column("journal_mode")?.string
             guard mode?.lowercased() == "wal" else {
                 throw StoreError.unavailable("\(configuration.path): could not switch to WAL mode (journal_mode is \(mode ?? "unknown"))")
             }
             let synchronous = configuration.synchronous == .full ? "FULL" : "NORMAL"
-            _ = try await connection.query("PRAGMA synchronous = \(synchronous)")
+            _ = try await connection.execute("PRAGMA synchronous = \(synchronous)")
             let busyMillis = max(0, Int(configuration.busyTimeout.timeInterval * 1000))
             // Replaces sqlite-nio's retry-forever busy handler with a bounded wait.
-            _ = try await connection.query("PRAGMA busy_timeout = \(busyMillis)")
+            _ = try await connection.execute("PRAGMA busy_timeout = \(busyMillis)")
         } catch {
             throw SQLiteRecordCodec.storeError(error, doing: "opening \(configuration.path)")
         }
@@ -179,10 +179,10 @@ public final class SQLiteIdempotencyStore: IdempotencyStore {
 
     private static func migrate(_ connection: SQLiteConnection, path: String, logger: Logger) async throws(StoreError) {
         do {
-            _ = try await connection.query("BEGIN IMMEDIATE")
+            _ = try await connection.execute("BEGIN IMMEDIATE")
             do {
-                _ = try await connection.query(SQLiteSchema.createMigrationsTable)
-                let current = try await connection.query("SELECT MAX(version) AS version FROM schema_migrations")
+                _ = try await connection.execute(SQLiteSchema.createMigrationsTable)
+                let current = try await connection.execute("SELECT MAX(version) AS version FROM schema_migrations")
                     .first?.column("version")?.integer.map { Int($0) } ?? 0
                 guard current <= SQLiteSchema.latestVersion else {
                     throw StoreError.migration(
@@ -190,17 +190,17 @@ public final class SQLiteIdempotencyStore: IdempotencyStore {
                 }
                 for migration in SQLiteSchema.migrations where migration.version > current {
                     for statement in migration.statements {
-                        _ = try await connection.query(statement)
+                        _ = try await connection.execute(statement)
                     }
-                    _ = try await connection.query(
+                    _ = try await connection.execute(
                         "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
                         [.integer(migration.version), .integer(SQLiteRecordCodec.millis(Date()))]
                     )
                     logger.info("idempotency store migrated", metadata: ["store.path": "\(path)", "store.schemaVersion": "\(migration.version)"])
                 }
-                _ = try await connection.query("COMMIT")
+                _ = try await connection.execute("COMMIT")
             } catch {
-                _ = try? await connection.query("ROLLBACK")
+                _ = try? await connection.execute("ROLLBACK")
                 throw error
             }
         } catch let error as StoreError {

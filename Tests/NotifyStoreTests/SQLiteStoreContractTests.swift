@@ -31,6 +31,30 @@ import Testing
         await second.close()
     }
 
+    @Test func operationsOfCancelledTasksCompleteAndLeaveTheStoreUsable() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await SQLiteIdempotencyStore(configuration: .init(path: directory.path("cancel.db")), logger: quietLogger)
+        let results = await withTaskGroup(of: String.self) { group in
+            for index in 0..<10 {
+                group.addTask {
+                    withUnsafeCurrentTask { $0?.cancel() }
+                    let result = try? await store.claim(StoreContract.request("r\(index)", key: "key-\(index)"))
+                    return result?.kind ?? "error"
+                }
+            }
+            var results: [String] = []
+            for await result in group { results.append(result) }
+            return results
+        }
+        #expect(results == Array(repeating: "claimed", count: 10))
+        for index in 0..<10 {
+            #expect(try await store.lookup(key: "key-\(index)")?.state == .claimed)
+        }
+        #expect(try await store.claim(StoreContract.request("r-next", key: "key-next")).kind == "claimed")
+        await store.close()
+    }
+
     @Test func runSweepsAndClosesOnCancellation() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
