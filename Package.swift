@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "AICCSimulator", targets: ["AICCSimulator"]),
         .library(name: "NotifyCore", targets: ["NotifyCore"]),
         .library(name: "NotifyWorker", targets: ["NotifyWorker"]),
+        .library(name: "NotifyStore", targets: ["NotifyStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -32,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-configuration.git", from: "1.0.0", traits: [.defaults, "YAML"]),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.4.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.10.0"),
     ],
     targets: [
         // MARK: Kafka adapter (librdkafka)
@@ -103,6 +105,33 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Idempotency store (SQLite embedded; PostgreSQL later)
+        .target(
+            name: "NotifyStore",
+            dependencies: [
+                "NotifyCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Test helper, not shipped: claims and records keys in a SQLite store and
+        // prints each acknowledged step, so NotifyStoreTests can kill -9 it and
+        // check what survived. See Sources/aicc-notify-store-probe/main.swift.
+        .executableTarget(
+            name: "aicc-notify-store-probe",
+            dependencies: [
+                "NotifyCore",
+                "NotifyStore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: The executable: ArgumentParser commands only
         .executableTarget(
             name: "aicc-notify",
@@ -169,6 +198,16 @@ let package = Package(
         .testTarget(
             name: "NotifyCoreTests",
             dependencies: ["NotifyCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "NotifyStoreTests",
+            dependencies: [
+                "NotifyCore",
+                "NotifyStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,77 @@
+import NotifyCore
+
+/// The decision rule of ``IdempotencyStore/claim(_:)``, free of I/O so that
+/// every store implementation applies the same rule inside its own
+/// transaction: read the key's row (locked), ``decide(existing:request:retention:)``,
+/// write what it says, commit.
+public enum ClaimDecision: Sendable, Hashable {
+    /// Write `record` (insert, or replace the row entirely), then answer `result`.
+    case write(StoredRecord, ClaimResult)
+    /// Change nothing; answer `result`.
+    case answer(ClaimResult)
+
+    /// The answer to give.
+    public var result: ClaimResult {
+        switch self {
+        case .write(_, let result), .answer(let result): result
+        }
+    }
+
+    /// Decides a claim against the key's current row (`nil`: none).
+    ///
+    /// In order:
+    /// 1. no row, or a row past retention → a fresh claim → `claimed`;
+    /// 2. a different fingerprint → `conflict`;
+    /// 3. done, same request → `completed`;
+    /// 4. done, other request, `failed` and not in doubt → released and
+    ///    claimed afresh → `claimed`;
+    /// 5. done, other request, otherwise → `duplicate`;
+    /// 6. claimed by this very process (same owner and incarnation) → `inFlight`;
+    /// 7. claimed by another worker with a live lease → `inFlight`;
+    /// 8. claimed, lease ended or the owning worker restarted (same worker,
+    ///    other incarnation), no call begun and nothing in doubt → taken over
+    ///    as a plain claim → `claimed`;
+    /// 9. otherwise (a call may have been placed) → taken over and marked in
+    ///    doubt → `claimedInDoubt` if `takeOverInDoubt`, else `inDoubt`.
+    public static func decide(existing: StoredRecord?, request: ClaimRequest, retention: Duration) -> ClaimDecision {
+        let fresh = StoredRecord(
+            key: request.key, requestId: request.requestId, fingerprint: request.fingerprint, state: .claimed,
+            owner: request.owner, leaseExpiresAt: request.leaseExpiresAt, claimedAt: request.now
+        )
+        guard let existing, !existing.isExpired(at: request.now, retention: retention) else {
+            return .write(fresh, .claimed(fresh))
+        }
+        if existing.fingerprint != request.fingerprint {
+            return .answer(.conflict(existing))
+        }
+        switch existing.state {
+        case .done:
+            if existing.requestId == request.requestId {
+                return .answer(.completed(existing))
+            }
+            if existing.outcome == .failed && !existing.inDoubt {
+                return .write(fresh, .claimed(fresh))
+            }
+            return .answer(.duplicate(existing))
+        case .claimed:
+            if existing.owner == request.owner {
+                return .answer(.inFlight(existing))
+            }
+            let ownerRestarted = existing.owner.worker == request.owner.worker
+            if !ownerRestarted && existing.leaseIsLive(at: request.now) {
+                return .answer(.inFlight(existing))
+            }
+            var takeover = fresh
+            takeover.attempts = existing.attempts
+            if !existing.callPending && !existing.inDoubt {
+                return .write(takeover, .claimed(takeover))
+            }
+            takeover.inDoubt = true
+            takeover.inDoubtTakeover = true
+            if request.takeOverInDoubt {
+                return .write(takeover, .claimedInDoubt(previous: existing, current: takeover))
+            }
+            return .write(takeover, .inDoubt(previous: existing, current: takeover))
+        }
+    }
+}

@@ -1,0 +1,48 @@
+public import Foundation
+
+/// The input of ``IdempotencyStore/claim(_:)``.
+public struct ClaimRequest: Sendable, Hashable {
+    /// The idempotency key.
+    public var key: String
+    /// The request's id.
+    public var requestId: String
+    /// The request's fingerprint (`NotificationRequest.fingerprint`).
+    public var fingerprint: String
+    /// Who claims.
+    public var owner: StoreOwner
+    /// How long the claim stays live without ``IdempotencyStore/renewLease(key:owner:until:)``.
+    public var leaseDuration: Duration
+    /// The time of the decision (the store compares leases and retention to it).
+    public var now: Date
+    /// `true` when the in-doubt policy is `retry`: an in-doubt claim is taken
+    /// over to call again (``ClaimResult/claimedInDoubt(previous:current:)``)
+    /// instead of being reported (``ClaimResult/inDoubt(previous:current:)``).
+    public var takeOverInDoubt: Bool
+
+    /// Creates a claim request.
+    public init(
+        key: String, requestId: String, fingerprint: String, owner: StoreOwner,
+        leaseDuration: Duration, now: Date, takeOverInDoubt: Bool
+    ) {
+        self.key = key
+        self.requestId = requestId
+        self.fingerprint = fingerprint
+        self.owner = owner
+        self.leaseDuration = leaseDuration
+        self.now = now
+        self.takeOverInDoubt = takeOverInDoubt
+    }
+
+    /// When a lease taken now ends.
+    public var leaseExpiresAt: Date {
+        self.now.addingTimeInterval(self.leaseDuration.timeInterval)
+    }
+}
+
+extension Duration {
+    /// The duration in seconds.
+    var timeInterval: TimeInterval {
+        let (seconds, attoseconds) = self.components
+        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
+    }
+}

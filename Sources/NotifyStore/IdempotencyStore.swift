@@ -1,0 +1,80 @@
+public import Foundation
+public import ServiceLifecycle
+
+/// Remembers idempotency keys so that the worker makes each AICC call
+/// effectively once (product §4).
+///
+/// The worker's sequence for one request: ``claim(_:)``; on `claimed` (or
+/// `claimedInDoubt`), for each create call ``recordAttemptStarted(key:owner:)``
+/// *before* sending it and ``recordAttemptEnded(key:owner:inDoubt:)`` when it
+/// certainly placed no call (a retriable failure) or was left in doubt; while
+/// calling, ``renewLease(key:owner:until:)``; finally
+/// ``recordOutcome(key:requestId:owner:outcome:)``, and only then publish and
+/// commit. Every write is durable when the call returns.
+///
+/// Every operation is one atomic step (a transaction). Operations are guarded
+/// by owner: a worker whose claim was taken over gets `store.claim.lost` and
+/// must drop its work without publishing.
+///
+/// The store is a `Service`: `run()` sweeps keys past retention periodically
+/// until graceful shutdown, then closes the store. Implementations must pass
+/// the shared contract suite in `Tests/NotifyStoreTests/StoreContract.swift`.
+public protocol IdempotencyStore: Service, Sendable {
+    /// How long keys are remembered after completion (`store.retention`).
+    var retention: Duration { get }
+
+    /// Decides, in one transaction, what the worker does with a request: see
+    /// ``ClaimDecision/decide(existing:request:retention:)`` for the exact
+    /// rule and ``ClaimResult`` for each answer. When the answer gives the
+    /// caller the claim, the claim is durable before this returns.
+    func claim(_ request: ClaimRequest) async throws(StoreError) -> ClaimResult
+
+    /// Extends the caller's live or lapsed claim to `until`. Returns `false`
+    /// (and changes nothing) when the key is no longer claimed by `owner`.
+    func renewLease(key: String, owner: StoreOwner, until: Date) async throws(StoreError) -> Bool
+
+    /// Durably notes, before a create call is sent, that it is about to be:
+    /// `attempts` grows by one and the call is pending. If the previous attempt
+    /// was never ended, it is now in doubt. Returns the new attempt count.
+    /// Throws `store.claim.lost` when `owner` no longer holds the claim.
+    func recordAttemptStarted(key: String, owner: StoreOwner) async throws(StoreError) -> Int
+
+    /// Notes that the pending attempt ended without an answer to record as an
+    /// outcome: `inDoubt == false` when AICC certainly placed no call (a
+    /// transient failure before or instead of a call), `true` when the request
+    /// was sent and no answer came. Throws `store.claim.lost` when `owner`
+    /// no longer holds the claim.
+    func recordAttemptEnded(key: String, owner: StoreOwner, inDoubt: Bool) async throws(StoreError)
+
+    /// Completes the caller's claim: the row becomes `done` with the outcome,
+    /// serial number, attempts, result bytes and `completedAt`; `inDoubt` is
+    /// ORed with what the store knew. Returns the stored record.
+    ///
+    /// Idempotent: repeating it after a success returns the stored record.
+    /// Throws `store.claim.lost` when the key is not claimed by `owner` for
+    /// `requestId` (taken over, completed by another, swept).
+    func recordOutcome(key: String, requestId: String, owner: StoreOwner, outcome: StoredOutcome) async throws(StoreError) -> StoredRecord
+
+    /// The key's record, if remembered (past-retention rows not yet swept are
+    /// returned as they are).
+    func lookup(key: String) async throws(StoreError) -> StoredRecord?
+
+    /// The record carrying this AICC call serial number, if any.
+    func record(forCallSerialNo callSerialNo: String) async throws(StoreError) -> StoredRecord?
+
+    /// Records the serial number that a verified status report proved for a
+    /// key whose outcome is `indeterminate` and has none yet; later duplicates
+    /// carry it. Returns the updated record (also when it already carried this
+    /// same serial), or `nil` when there is nothing to resolve (unknown key,
+    /// not done, not indeterminate, or another serial already recorded).
+    func resolveInDoubt(key: String, callSerialNo: String) async throws(StoreError) -> StoredRecord?
+
+    /// Deletes rows past retention at `now` (see
+    /// ``StoredRecord/isExpired(at:retention:)``; live claims are never
+    /// deleted). Returns how many.
+    func sweep(now: Date) async throws(StoreError) -> Int
+
+    /// Closes the store; later operations throw `store.closed`. Waits for the
+    /// operation in progress. Idempotent. `run()` calls it on shutdown.
+    func close() async
+}

@@ -1,0 +1,181 @@
+public import Foundation
+import NIOCore
+import NotifyCore
+import SQLiteNIO
+
+extension SQLiteIdempotencyStore {
+    private static let selectByKey = "SELECT \(SQLiteSchema.recordColumns) FROM idempotency_keys WHERE key = ?"
+    private static let upsert = """
+        INSERT OR REPLACE INTO idempotency_keys (\(SQLiteSchema.recordColumns))
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
+    /// The owner guard shared by the claim-holder operations (binds: key, worker, incarnation).
+    private static let ownedClaim = "key = ? AND state = 'claimed' AND owner_worker = ? AND owner_incarnation = ?"
+
+    public func claim(_ request: ClaimRequest) async throws(StoreError) -> ClaimResult {
+        let retention = self.retention
+        return try await self.transaction("claiming \(request.key)") { connection in
+            var existing: StoredRecord?
+            if let row = try await connection.execute(Self.selectByKey, [.text(request.key)]).first {
+                existing = try SQLiteRecordCodec.record(row)
+            }
+            let decision = ClaimDecision.decide(existing: existing, request: request, retention: retention)
+            if case .write(let record, _) = decision {
+                _ = try await connection.execute(Self.upsert, SQLiteRecordCodec.binds(record))
+            }
+            return Self.rounded(decision.result)
+        }
+    }
+
+    public func renewLease(key: String, owner: StoreOwner, until: Date) async throws(StoreError) -> Bool {
+        try await self.transaction("renewing the lease on \(key)") { connection in
+            let rows = try await connection.execute(
+                "UPDATE idempotency_keys SET lease_expires_at = ? WHERE \(Self.ownedClaim) RETURNING key",
+                [.integer(SQLiteRecordCodec.millis(until)), .text(key), .text(owner.worker), .text(owner.incarnation)]
+            )
+            return !rows.isEmpty
+        }
+    }
+
+    public func recordAttemptStarted(key: String, owner: StoreOwner) async throws(StoreError) -> Int {
+        try await self.transaction("recording an attempt on \(key)") { connection in
+            let rows = try await connection.execute(
+                """
+                UPDATE idempotency_keys
+                SET attempts = attempts + 1, in_doubt = (in_doubt OR call_pending), call_pending = 1
+                WHERE \(Self.ownedClaim) RETURNING attempts
+                """,
+                [.text(key), .text(owner.worker), .text(owner.incarnation)]
+            )
+            guard let attempts = rows.first?.column("attempts")?.integer else {
+                throw StoreError.claimLost("\(key) is no longer claimed by \(owner)")
+            }
+            return Int(attempts)
+        }
+    }
+
+    public func recordAttemptEnded(key: String, owner: StoreOwner, inDoubt: Bool) async throws(StoreError) {
+        try await self.transaction("ending an attempt on \(key)") { connection in
+            let rows = try await connection.execute(
+                "UPDATE idempotency_keys SET call_pending = 0, in_doubt = (in_doubt OR ?) WHERE \(Self.ownedClaim) RETURNING key",
+                [.integer(inDoubt ? 1 : 0), .text(key), .text(owner.worker), .text(owner.incarnation)]
+            )
+            guard !rows.isEmpty else {
+                throw StoreError.claimLost("\(key) is no longer claimed by \(owner)")
+            }
+        }
+    }
+
+    public func recordOutcome(
+        key: String, requestId: String, owner: StoreOwner, outcome: StoredOutcome
+    ) async throws(StoreError) -> StoredRecord {
+        try await self.transaction("recording the outcome of \(key)") { connection in
+            let updated = try await connection.execute(
+                """
+                UPDATE idempotency_keys
+                SET state = 'done', outcome = ?, call_serial_no = ?, in_doubt = (in_doubt OR ?),
+                    call_pending = 0, attempts = ?, result = ?, completed_at = ?, lease_expires_at = NULL
+                WHERE \(Self.ownedClaim) AND request_id = ?
+                RETURNING \(SQLiteSchema.recordColumns)
+                """,
+                [
+                    .text(outcome.outcome.rawValue),
+                    outcome.callSerialNo.map { SQLiteData.text($0) } ?? SQLiteData.null,
+                    .integer(outcome.inDoubt ? 1 : 0),
+                    .integer(outcome.attempts),
+                    .blob(.init(bytes: outcome.result)),
+                    .integer(SQLiteRecordCodec.millis(outcome.completedAt)),
+                    .text(key), .text(owner.worker), .text(owner.incarnation), .text(requestId),
+                ]
+            )
+            if let row = updated.first {
+                return try SQLiteRecordCodec.record(row)
+            }
+            // Already recorded by this same owner for this request (a repeated call)?
+            if let row = try await connection.execute(Self.selectByKey, [.text(key)]).first {
+                let existing = try SQLiteRecordCodec.record(row)
+                if existing.state == .done && existing.requestId == requestId && existing.owner == owner {
+                    return existing
+                }
+                throw StoreError.claimLost(
+                    "\(key) is \(existing.state.rawValue) for request \(existing.requestId) by \(existing.owner), not claimed by \(owner) for \(requestId)")
+            }
+            throw StoreError.claimLost("\(key) is not remembered (swept?); \(owner) no longer holds it")
+        }
+    }
+
+    public func lookup(key: String) async throws(StoreError) -> StoredRecord? {
+        guard let row = try await self.read("looking up \(key)", Self.selectByKey, [.text(key)]).first else { return nil }
+        return try SQLiteRecordCodec.record(row)
+    }
+
+    public func record(forCallSerialNo callSerialNo: String) async throws(StoreError) -> StoredRecord? {
+        let rows = try await self.read(
+            "looking up call serial \(callSerialNo)",
+            "SELECT \(SQLiteSchema.recordColumns) FROM idempotency_keys WHERE call_serial_no = ? ORDER BY completed_at DESC LIMIT 1",
+            [.text(callSerialNo)]
+        )
+        guard let row = rows.first else { return nil }
+        return try SQLiteRecordCodec.record(row)
+    }
+
+    public func resolveInDoubt(key: String, callSerialNo: String) async throws(StoreError) -> StoredRecord? {
+        try await self.transaction("resolving \(key)") { connection in
+            let updated = try await connection.execute(
+                """
+                UPDATE idempotency_keys SET call_serial_no = ?
+                WHERE key = ? AND state = 'done' AND outcome = 'indeterminate' AND call_serial_no IS NULL
+                RETURNING \(SQLiteSchema.recordColumns)
+                """,
+                [.text(callSerialNo), .text(key)]
+            )
+            if let row = updated.first {
+                return try SQLiteRecordCodec.record(row)
+            }
+            guard let row = try await connection.execute(Self.selectByKey, [.text(key)]).first else { return nil }
+            let existing = try SQLiteRecordCodec.record(row)
+            return existing.outcome == .indeterminate && existing.callSerialNo == callSerialNo ? existing : nil
+        }
+    }
+
+    public func sweep(now: Date) async throws(StoreError) -> Int {
+        let nowMillis = SQLiteRecordCodec.millis(now)
+        let cutoff = SQLiteRecordCodec.millis(now.addingTimeInterval(-self.retention.timeInterval))
+        return try await self.transaction("sweeping") { connection in
+            let done = try await connection.execute(
+                "DELETE FROM idempotency_keys WHERE state = 'done' AND completed_at <= ? RETURNING key",
+                [.integer(cutoff)]
+            )
+            let abandoned = try await connection.execute(
+                """
+                DELETE FROM idempotency_keys
+                WHERE state = 'claimed' AND claimed_at <= ? AND (lease_expires_at IS NULL OR lease_expires_at <= ?)
+                RETURNING key
+                """,
+                [.integer(cutoff), .integer(nowMillis)]
+            )
+            return done.count + abandoned.count
+        }
+    }
+
+    /// The result with its records' times rounded to what the store keeps, so
+    /// that a later ``lookup(key:)`` returns equal records.
+    private static func rounded(_ result: ClaimResult) -> ClaimResult {
+        func r(_ record: StoredRecord) -> StoredRecord {
+            var record = record
+            record.claimedAt = SQLiteRecordCodec.stored(record.claimedAt)
+            record.leaseExpiresAt = record.leaseExpiresAt.map(SQLiteRecordCodec.stored)
+            record.completedAt = record.completedAt.map(SQLiteRecordCodec.stored)
+            return record
+        }
+        switch result {
+        case .claimed(let record): return .claimed(r(record))
+        case .completed(let record): return .completed(r(record))
+        case .duplicate(let record): return .duplicate(r(record))
+        case .conflict(let record): return .conflict(r(record))
+        case .inFlight(let record): return .inFlight(r(record))
+        case .inDoubt(let previous, let current): return .inDoubt(previous: r(previous), current: r(current))
+        case .claimedInDoubt(let previous, let current): return .claimedInDoubt(previous: r(previous), current: r(current))
+        }
+    }
+}

@@ -1,0 +1,56 @@
+/// The SQLite schema, as numbered migrations.
+///
+/// `schema_migrations` lists the versions applied. Opening a file applies, in
+/// one transaction, every migration above the file's highest version; a file
+/// whose version is above ``latestVersion`` was written by a newer build and
+/// is refused (`store.migration`). To change the schema, append a migration
+/// with the next version; never edit a released one.
+enum SQLiteSchema {
+    struct Migration: Sendable {
+        var version: Int
+        var statements: [String]
+    }
+
+    static let migrations: [Migration] = [
+        Migration(version: 1, statements: [
+            """
+            CREATE TABLE idempotency_keys (
+                key TEXT PRIMARY KEY NOT NULL,
+                request_id TEXT NOT NULL,
+                fingerprint TEXT NOT NULL,
+                state TEXT NOT NULL CHECK (state IN ('claimed', 'done')),
+                owner_worker TEXT NOT NULL,
+                owner_incarnation TEXT NOT NULL,
+                lease_expires_at INTEGER,
+                claimed_at INTEGER NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                call_pending INTEGER NOT NULL DEFAULT 0,
+                in_doubt INTEGER NOT NULL DEFAULT 0,
+                in_doubt_takeover INTEGER NOT NULL DEFAULT 0,
+                outcome TEXT,
+                call_serial_no TEXT,
+                result BLOB,
+                completed_at INTEGER
+            )
+            """,
+            "CREATE INDEX idempotency_keys_call_serial_no ON idempotency_keys (call_serial_no) WHERE call_serial_no IS NOT NULL",
+            "CREATE INDEX idempotency_keys_completed_at ON idempotency_keys (completed_at) WHERE state = 'done'",
+            "CREATE INDEX idempotency_keys_claimed_at ON idempotency_keys (claimed_at) WHERE state = 'claimed'",
+        ]),
+    ]
+
+    static var latestVersion: Int { migrations.last?.version ?? 0 }
+
+    static let createMigrationsTable = """
+        CREATE TABLE IF NOT EXISTS schema_migrations (
+            version INTEGER PRIMARY KEY NOT NULL,
+            applied_at INTEGER NOT NULL
+        )
+        """
+
+    /// The record columns, in the order ``SQLiteRecordCodec`` reads them by name.
+    static let recordColumns = """
+        key, request_id, fingerprint, state, owner_worker, owner_incarnation, lease_expires_at, claimed_at, \
+        attempts, call_pending, in_doubt, in_doubt_takeover, outcome, call_serial_no, result, completed_at
+        """
+}

@@ -1,0 +1,83 @@
+import Foundation
+import NotifyCore
+import NotifyStore
+import Testing
+
+/// The store contract against real SQLite files, one fresh file per scenario.
+@Suite struct SQLiteStoreContractTests {
+    @Test(arguments: StoreContract.Scenario.allCases)
+    func contract(_ scenario: StoreContract.Scenario) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let contract = StoreContract(makeStore: {
+            try await SQLiteIdempotencyStore(
+                configuration: .init(path: directory.path("store.db"), retention: StoreContract.retention),
+                logger: quietLogger
+            )
+        })
+        try await contract.run(scenario)
+    }
+
+    @Test func claimsOfOneStoreAreSeenByAnotherOnTheSameFile() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let configuration = SQLiteIdempotencyStore.Configuration(path: directory.path("shared.db"))
+        let first = try await SQLiteIdempotencyStore(configuration: configuration, logger: quietLogger)
+        let second = try await SQLiteIdempotencyStore(configuration: configuration, logger: quietLogger)
+        #expect(try await first.claim(StoreContract.request("r1")).kind == "claimed")
+        let seen = try await second.claim(StoreContract.request("r1", owner: StoreContract.workerB, at: 1))
+        #expect(seen.kind == "inFlight")
+        await first.close()
+        await second.close()
+    }
+
+    @Test func operationsOfCancelledTasksCompleteAndLeaveTheStoreUsable() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await SQLiteIdempotencyStore(configuration: .init(path: directory.path("cancel.db")), logger: quietLogger)
+        let results = await withTaskGroup(of: String.self) { group in
+            for index in 0..<10 {
+                group.addTask {
+                    withUnsafeCurrentTask { $0?.cancel() }
+                    let result = try? await store.claim(StoreContract.request("r\(index)", key: "key-\(index)"))
+                    return result?.kind ?? "error"
+                }
+            }
+            var results: [String] = []
+            for await result in group { results.append(result) }
+            return results
+        }
+        #expect(results == Array(repeating: "claimed", count: 10))
+        for index in 0..<10 {
+            #expect(try await store.lookup(key: "key-\(index)")?.state == .claimed)
+        }
+        #expect(try await store.claim(StoreContract.request("r-next", key: "key-next")).kind == "claimed")
+        await store.close()
+    }
+
+    @Test func runSweepsAndClosesOnCancellation() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await SQLiteIdempotencyStore(
+            configuration: .init(path: directory.path("run.db"), retention: .seconds(1), sweepInterval: .milliseconds(20)),
+            logger: quietLogger
+        )
+        let now = Date()
+        _ = try await StoreContract.complete(
+            store, "r1", outcome: StoredOutcome(outcome: .accepted, inDoubt: false, attempts: 1, result: [], completedAt: now.addingTimeInterval(-5)))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await store.run() }
+            // Wait (bounded) for the periodic sweep to delete the key past retention.
+            var remaining = 500
+            while try await store.lookup(key: "key-1") != nil, remaining > 0 {
+                try await Task.sleep(for: .milliseconds(10))
+                remaining -= 1
+            }
+            #expect(try await store.lookup(key: "key-1") == nil)
+            group.cancelAll()
+            try await group.waitForAll()
+        }
+        // run() closed the store on its way out.
+        await expectStoreError("store.closed") { _ = try await store.lookup(key: "key-1") }
+    }
+}

@@ -1,0 +1,429 @@
+import Foundation
+import NotifyCore
+import NotifyStore
+import Testing
+
+/// The behaviour every ``IdempotencyStore`` must show, written against the
+/// protocol alone. A store's test suite runs each ``Scenario`` with a factory
+/// for fresh, empty stores whose retention is ``StoreContract/retention``
+/// (see `SQLiteStoreContractTests`; the PostgreSQL store adds its own factory).
+struct StoreContract: Sendable {
+    /// Retention the factory must configure.
+    static let retention: Duration = .seconds(3600)
+
+    /// Makes a fresh, empty store with ``retention``.
+    let makeStore: @Sendable () async throws -> any IdempotencyStore
+
+    enum Scenario: String, CaseIterable, Sendable, CustomTestStringConvertible {
+        case claimFreshKey, completedSameRequest, duplicateOtherRequest, conflictDifferentFingerprint
+        case releaseAfterFailedNotInDoubt, duplicateAfterFailedInDoubt, inFlightLiveLeaseOtherWorker
+        case inFlightSameProcess, expiredLeaseWithoutCallIsPlainTakeover, expiredLeaseInDoubtReport
+        case expiredLeaseInDoubtRetry, restartedWorkerIsInDoubtAtOnce, leaseRenewal, ownerGuard
+        case attemptsAndDoubt, retentionAndSweep, callSerialLookup, resolveInDoubt, concurrentClaims, closed
+
+        var testDescription: String { self.rawValue }
+    }
+
+    // MARK: Fixtures
+
+    static let t0 = Date(timeIntervalSince1970: 1_700_000_000)
+    static let lease: Duration = .seconds(30)
+    static let workerA = StoreOwner(worker: "worker-a", incarnation: "a-1")
+    static let workerB = StoreOwner(worker: "worker-b", incarnation: "b-1")
+
+    static func at(_ seconds: TimeInterval) -> Date { t0.addingTimeInterval(seconds) }
+
+    static func request(
+        _ requestId: String, key: String = "key-1", fingerprint: String = "fp-1", owner: StoreOwner = workerA,
+        at seconds: TimeInterval = 0, retry: Bool = false
+    ) -> ClaimRequest {
+        ClaimRequest(
+            key: key, requestId: requestId, fingerprint: fingerprint, owner: owner,
+            leaseDuration: lease, now: at(seconds), takeOverInDoubt: retry
+        )
+    }
+
+    static func outcome(
+        _ outcome: NotificationResult.Outcome, serial: String? = nil, inDoubt: Bool = false, attempts: Int = 1,
+        at seconds: TimeInterval = 1
+    ) -> StoredOutcome {
+        StoredOutcome(
+            outcome: outcome, callSerialNo: serial, inDoubt: inDoubt, attempts: attempts,
+            result: Array("{\"outcome\":\"\(outcome.rawValue)\",\"at\":\(seconds)}".utf8), completedAt: at(seconds)
+        )
+    }
+
+    /// Claims `requestId` as `owner`, begins one attempt and records `outcome`.
+    @discardableResult
+    static func complete(
+        _ store: any IdempotencyStore, _ requestId: String, key: String = "key-1", owner: StoreOwner = workerA,
+        outcome: StoredOutcome
+    ) async throws -> StoredRecord {
+        let claim = try await store.claim(request(requestId, key: key, owner: owner))
+        try #require(claim.kind == "claimed")
+        _ = try await store.recordAttemptStarted(key: key, owner: owner)
+        return try await store.recordOutcome(key: key, requestId: requestId, owner: owner, outcome: outcome)
+    }
+
+    // MARK: Running
+
+    func run(_ scenario: Scenario) async throws {
+        let store = try await self.makeStore()
+        do {
+            try await Self.body(of: scenario)(store)
+        } catch {
+            await store.close()
+            throw error
+        }
+        await store.close()
+    }
+
+    static func body(of scenario: Scenario) -> (any IdempotencyStore) async throws -> Void {
+        switch scenario {
+        case .claimFreshKey: claimFreshKey
+        case .completedSameRequest: completedSameRequest
+        case .duplicateOtherRequest: duplicateOtherRequest
+        case .conflictDifferentFingerprint: conflictDifferentFingerprint
+        case .releaseAfterFailedNotInDoubt: releaseAfterFailedNotInDoubt
+        case .duplicateAfterFailedInDoubt: duplicateAfterFailedInDoubt
+        case .inFlightLiveLeaseOtherWorker: inFlightLiveLeaseOtherWorker
+        case .inFlightSameProcess: inFlightSameProcess
+        case .expiredLeaseWithoutCallIsPlainTakeover: expiredLeaseWithoutCallIsPlainTakeover
+        case .expiredLeaseInDoubtReport: expiredLeaseInDoubtReport
+        case .expiredLeaseInDoubtRetry: expiredLeaseInDoubtRetry
+        case .restartedWorkerIsInDoubtAtOnce: restartedWorkerIsInDoubtAtOnce
+        case .leaseRenewal: leaseRenewal
+        case .ownerGuard: ownerGuard
+        case .attemptsAndDoubt: attemptsAndDoubt
+        case .retentionAndSweep: retentionAndSweep
+        case .callSerialLookup: callSerialLookup
+        case .resolveInDoubt: resolveInDoubt
+        case .concurrentClaims: concurrentClaims
+        case .closed: closed
+        }
+    }
+
+    // MARK: Scenarios
+
+    static func claimFreshKey(_ store: any IdempotencyStore) async throws {
+        #expect(try await store.lookup(key: "key-1") == nil)
+        let result = try await store.claim(request("r1"))
+        #expect(result.kind == "claimed")
+        let stored = try #require(try await store.lookup(key: "key-1"))
+        #expect(stored == result.record)
+        #expect(stored.state == .claimed)
+        #expect(stored.requestId == "r1")
+        #expect(stored.fingerprint == "fp-1")
+        #expect(stored.owner == workerA)
+        #expect(stored.leaseExpiresAt == at(30))
+        #expect(stored.attempts == 0)
+        #expect(!stored.callPending && !stored.inDoubt && !stored.inDoubtTakeover)
+        // Other keys are independent.
+        #expect(try await store.claim(request("r2", key: "key-2", owner: workerB)).kind == "claimed")
+    }
+
+    static func completedSameRequest(_ store: any IdempotencyStore) async throws {
+        let done = try await complete(store, "r1", outcome: outcome(.accepted, serial: "S-1"))
+        #expect(done.state == .done && done.outcome == .accepted && done.callSerialNo == "S-1" && done.attempts == 1)
+        #expect(done.leaseExpiresAt == nil)
+        for owner in [workerA, workerB] {
+            let again = try await store.claim(request("r1", owner: owner, at: 5))
+            #expect(again.kind == "completed")
+            #expect(again.record == done)
+            #expect(again.record.result == outcome(.accepted, serial: "S-1").result)
+        }
+    }
+
+    static func duplicateOtherRequest(_ store: any IdempotencyStore) async throws {
+        try await complete(store, "r1", outcome: outcome(.accepted, serial: "S-1"))
+        let result = try await store.claim(request("r2", owner: workerB, at: 5))
+        #expect(result.kind == "duplicate")
+        #expect(result.record.requestId == "r1")
+        #expect(result.record.outcome == .accepted)
+        #expect(result.record.callSerialNo == "S-1")
+        // Rejected (by AICC), expired and indeterminate outcomes are duplicates too.
+        for (index, kind) in [NotificationResult.Outcome.rejected, .expired, .indeterminate].enumerated() {
+            let key = "key-other-\(index)"
+            try await complete(store, "o\(index)", key: key, outcome: outcome(kind))
+            #expect(try await store.claim(request("n\(index)", key: key, at: 5)).kind == "duplicate")
+        }
+        #expect(try await store.lookup(key: "key-1")?.requestId == "r1")
+    }
+
+    static func conflictDifferentFingerprint(_ store: any IdempotencyStore) async throws {
+        let claimed = try await store.claim(request("r1"))
+        let whileClaimed = try await store.claim(request("r2", fingerprint: "fp-other", owner: workerB, at: 1))
+        #expect(whileClaimed.kind == "conflict")
+        #expect(whileClaimed.record == claimed.record)
+        _ = try await store.recordOutcome(key: "key-1", requestId: "r1", owner: workerA, outcome: outcome(.failed, attempts: 0))
+        let before = try await store.lookup(key: "key-1")
+        // Even a released (failed, not in doubt) key conflicts on another fingerprint, and nothing changes.
+        let whenDone = try await store.claim(request("r3", fingerprint: "fp-other", owner: workerB, at: 2))
+        #expect(whenDone.kind == "conflict")
+        #expect(whenDone.record.requestId == "r1")
+        #expect(try await store.lookup(key: "key-1") == before)
+    }
+
+    static func releaseAfterFailedNotInDoubt(_ store: any IdempotencyStore) async throws {
+        try await complete(store, "r1", outcome: outcome(.failed, serial: nil, inDoubt: false, attempts: 8))
+        // The same request redelivered gets its stored result; a new request gets the key.
+        #expect(try await store.claim(request("r1", at: 5)).kind == "completed")
+        let result = try await store.claim(request("r2", owner: workerB, at: 6))
+        #expect(result.kind == "claimed")
+        let stored = try #require(try await store.lookup(key: "key-1"))
+        #expect(stored.state == .claimed && stored.requestId == "r2" && stored.owner == workerB)
+        #expect(stored.attempts == 0 && stored.outcome == nil && stored.result == nil && !stored.inDoubt)
+        // The old request, redelivered now, waits for the new one.
+        #expect(try await store.claim(request("r1", at: 7)).kind == "inFlight")
+    }
+
+    static func duplicateAfterFailedInDoubt(_ store: any IdempotencyStore) async throws {
+        try await complete(store, "r1", outcome: outcome(.failed, inDoubt: true, attempts: 3))
+        let result = try await store.claim(request("r2", owner: workerB, at: 5))
+        #expect(result.kind == "duplicate")
+        #expect(result.record.outcome == .failed && result.record.inDoubt)
+
+        // An attempt ended in doubt makes the failed outcome in doubt even if the outcome says otherwise.
+        _ = try await store.claim(request("r3", key: "key-2"))
+        _ = try await store.recordAttemptStarted(key: "key-2", owner: workerA)
+        try await store.recordAttemptEnded(key: "key-2", owner: workerA, inDoubt: true)
+        _ = try await store.recordAttemptStarted(key: "key-2", owner: workerA)
+        let failed = try await store.recordOutcome(
+            key: "key-2", requestId: "r3", owner: workerA, outcome: outcome(.failed, inDoubt: false, attempts: 2))
+        #expect(failed.inDoubt)
+        #expect(try await store.claim(request("r4", key: "key-2", owner: workerB, at: 5)).kind == "duplicate")
+    }
+
+    static func inFlightLiveLeaseOtherWorker(_ store: any IdempotencyStore) async throws {
+        let claimed = try await store.claim(request("r1"))
+        _ = try await store.recordAttemptStarted(key: "key-1", owner: workerA)
+        for requestId in ["r1", "r2"] {
+            let result = try await store.claim(request(requestId, owner: workerB, at: 29, retry: true))
+            #expect(result.kind == "inFlight")
+            #expect(result.record.owner == workerA)
+            #expect(result.record.leaseExpiresAt == claimed.record.leaseExpiresAt)
+        }
+        #expect(try await store.lookup(key: "key-1")?.owner == workerA)
+    }
+
+    static func inFlightSameProcess(_ store: any IdempotencyStore) async throws {
+        _ = try await store.claim(request("r1"))
+        _ = try await store.recordAttemptStarted(key: "key-1", owner: workerA)
+        // Redelivered to the same process, even after its lease lapsed: it is calling, wait.
+        #expect(try await store.claim(request("r1", at: 1)).kind == "inFlight")
+        #expect(try await store.claim(request("r1", at: 300)).kind == "inFlight")
+        #expect(try await store.lookup(key: "key-1")?.attempts == 1)
+    }
+
+    static func expiredLeaseWithoutCallIsPlainTakeover(_ store: any IdempotencyStore) async throws {
+        _ = try await store.claim(request("r1"))
+        // Lease ends at 30 s; no attempt was begun, so no call can have been placed.
+        let result = try await store.claim(request("r1", owner: workerB, at: 30))
+        #expect(result.kind == "claimed")
+        #expect(result.record.owner == workerB && !result.record.inDoubt && !result.record.inDoubtTakeover)
+        #expect(result.record.leaseExpiresAt == at(60))
+        // An attempt that ended certainly without a call does not make it in doubt either.
+        _ = try await store.recordAttemptStarted(key: "key-1", owner: workerB)
+        try await store.recordAttemptEnded(key: "key-1", owner: workerB, inDoubt: false)
+        let again = try await store.claim(request("r1", owner: workerA, at: 61))
+        #expect(again.kind == "claimed")
+        #expect(again.record.attempts == 1)
+    }
+
+    static func expiredLeaseInDoubtReport(_ store: any IdempotencyStore) async throws {
+        _ = try await store.claim(request("r1"))
+        _ = try await store.recordAttemptStarted(key: "key-1", owner: workerA)
+        let result = try await store.claim(request("r1", owner: workerB, at: 31, retry: false))
+        #expect(result.kind == "inDoubt")
+        let previous = try #require(result.previous)
+        #expect(previous.owner == workerA && previous.callPending && previous.attempts == 1)
+        #expect(result.record.owner == workerB && result.record.inDoubt && result.record.inDoubtTakeover)
+        #expect(try await store.lookup(key: "key-1") == result.record)
+        // The new owner records indeterminate; the old owner has lost the claim.
+        let done = try await store.recordOutcome(
+            key: "key-1", requestId: "r1", owner: workerB, outcome: outcome(.indeterminate, attempts: 1, at: 32))
+        #expect(done.outcome == .indeterminate && done.inDoubt)
+        await expectStoreError("store.claim.lost") {
+            _ = try await store.recordOutcome(key: "key-1", requestId: "r1", owner: workerA, outcome: outcome(.accepted, serial: "S-late"))
+        }
+        #expect(try await store.lookup(key: "key-1")?.outcome == .indeterminate)
+    }
+
+    static func expiredLeaseInDoubtRetry(_ store: any IdempotencyStore) async throws {
+        _ = try await store.claim(request("r1"))
+        _ = try await store.recordAttemptStarted(key: "key-1", owner: workerA)
+        try await store.recordAttemptEnded(key: "key-1", owner: workerA, inDoubt: true)
+        // A new request with the same fingerprint meets the abandoned claim.
+        let result = try await store.claim(request("r2", owner: workerB, at: 45, retry: true))
+        #expect(result.kind == "claimedInDoubt")
+        #expect(result.previous?.requestId == "r1")
+        #expect(result.record.requestId == "r2" && result.record.owner == workerB && result.record.inDoubtTakeover)
+        #expect(try await store.recordAttemptStarted(key: "key-1", owner: workerB) == 2)
+        let done = try await store.recordOutcome(
+            key: "key-1", requestId: "r2", owner: workerB, outcome: outcome(.accepted, serial: "S-2", attempts: 1, at: 46))
+        #expect(done.outcome == .accepted && done.inDoubt)
+    }
+
+    static func restartedWorkerIsInDoubtAtOnce(_ store: any IdempotencyStore) async throws {
+        let restarted = StoreOwner(worker: workerA.worker, incarnation: "a-2")
+        _ = try await store.claim(request("r1"))
+        _ = try await store.recordAttemptStarted(key: "key-1", owner: workerA)
+        // Lease still live, but the same worker in a new process: the old process is gone.
+        let result = try await store.claim(request("r1", owner: restarted, at: 2))
+        #expect(result.kind == "inDoubt")
+        #expect(result.record.owner == restarted)
+        // Without a call begun, the restarted worker simply takes the claim back.
+        _ = try await store.claim(request("r2", key: "key-2"))
+        let plain = try await store.claim(request("r2", key: "key-2", owner: restarted, at: 2))
+        #expect(plain.kind == "claimed")
+        #expect(plain.record.owner == restarted)
+    }
+
+    static func leaseRenewal(_ store: any IdempotencyStore) async throws {
+        _ = try await store.claim(request("r1"))
+        _ = try await store.recordAttemptStarted(key: "key-1", owner: workerA)
+        #expect(try await store.renewLease(key: "key-1", owner: workerA, until: at(90)))
+        #expect(try await store.lookup(key: "key-1")?.leaseExpiresAt == at(90))
+        // Past the first lease but within the renewed one: still in flight.
+        #expect(try await store.claim(request("r1", owner: workerB, at: 60)).kind == "inFlight")
+        #expect(try await store.renewLease(key: "key-1", owner: workerB, until: at(500)) == false)
+        #expect(try await store.renewLease(key: "missing", owner: workerA, until: at(500)) == false)
+        // After the renewed lease ends, the claim is taken over and the old owner can no longer renew.
+        #expect(try await store.claim(request("r1", owner: workerB, at: 90)).kind == "inDoubt")
+        #expect(try await store.renewLease(key: "key-1", owner: workerA, until: at(500)) == false)
+        #expect(try await store.lookup(key: "key-1")?.leaseExpiresAt == at(120))
+    }
+
+    static func ownerGuard(_ store: any IdempotencyStore) async throws {
+        _ = try await store.claim(request("r1"))
+        await expectStoreError("store.claim.lost") {
+            _ = try await store.recordAttemptStarted(key: "key-1", owner: workerB)
+        }
+        await expectStoreError("store.claim.lost") {
+            try await store.recordAttemptEnded(key: "key-1", owner: workerB, inDoubt: false)
+        }
+        await expectStoreError("store.claim.lost") {
+            _ = try await store.recordOutcome(key: "key-1", requestId: "r1", owner: workerB, outcome: outcome(.accepted))
+        }
+        await expectStoreError("store.claim.lost") {
+            _ = try await store.recordOutcome(key: "key-1", requestId: "r-other", owner: workerA, outcome: outcome(.accepted))
+        }
+        await expectStoreError("store.claim.lost") {
+            _ = try await store.recordOutcome(key: "missing", requestId: "r1", owner: workerA, outcome: outcome(.accepted))
+        }
+        #expect(try await store.lookup(key: "key-1")?.state == .claimed)
+        let done = try await store.recordOutcome(key: "key-1", requestId: "r1", owner: workerA, outcome: outcome(.accepted, serial: "S-1"))
+        // Repeating the same completion is harmless; a different owner still is refused.
+        #expect(try await store.recordOutcome(key: "key-1", requestId: "r1", owner: workerA, outcome: outcome(.accepted, serial: "S-1")) == done)
+        await expectStoreError("store.claim.lost") {
+            _ = try await store.recordOutcome(key: "key-1", requestId: "r1", owner: workerB, outcome: outcome(.failed))
+        }
+        await expectStoreError("store.claim.lost") {
+            _ = try await store.recordAttemptStarted(key: "key-1", owner: workerA)
+        }
+        #expect(try await store.lookup(key: "key-1") == done)
+    }
+
+    static func attemptsAndDoubt(_ store: any IdempotencyStore) async throws {
+        _ = try await store.claim(request("r1"))
+        #expect(try await store.recordAttemptStarted(key: "key-1", owner: workerA) == 1)
+        var stored = try #require(try await store.lookup(key: "key-1"))
+        #expect(stored.callPending && !stored.inDoubt)
+        try await store.recordAttemptEnded(key: "key-1", owner: workerA, inDoubt: false)
+        stored = try #require(try await store.lookup(key: "key-1"))
+        #expect(!stored.callPending && !stored.inDoubt)
+        #expect(try await store.recordAttemptStarted(key: "key-1", owner: workerA) == 2)
+        // Beginning another attempt while one was never ended: the unended one is in doubt.
+        #expect(try await store.recordAttemptStarted(key: "key-1", owner: workerA) == 3)
+        stored = try #require(try await store.lookup(key: "key-1"))
+        #expect(stored.callPending && stored.inDoubt)
+        // An answered attempt (accepted) needs no end; the outcome clears the pending call.
+        _ = try await store.claim(request("r2", key: "key-2"))
+        _ = try await store.recordAttemptStarted(key: "key-2", owner: workerA)
+        let accepted = try await store.recordOutcome(key: "key-2", requestId: "r2", owner: workerA, outcome: outcome(.accepted, serial: "S-2"))
+        #expect(!accepted.callPending && !accepted.inDoubt && accepted.attempts == 1)
+    }
+
+    static func retentionAndSweep(_ store: any IdempotencyStore) async throws {
+        let hour: TimeInterval = 3600
+        #expect(store.retention == retention)
+        try await complete(store, "r1", outcome: outcome(.accepted, serial: "S-1", at: 10))
+        _ = try await store.claim(request("r2", key: "live", at: 0))  // renewed below: live for long
+        #expect(try await store.renewLease(key: "live", owner: workerA, until: at(10 * hour)))
+        _ = try await store.claim(request("r3", key: "abandoned", at: 0))  // lease ends at 30 s
+        #expect(try await store.sweep(now: at(hour - 1)) == 0)
+        // A new request for a key past retention (not yet swept) claims it afresh.
+        #expect(try await store.claim(request("r9", key: "key-1", owner: workerB, at: hour + 10)).kind == "claimed")
+        #expect(try await store.lookup(key: "key-1")?.requestId == "r9")
+
+        try await complete(store, "r4", key: "old", outcome: outcome(.rejected, at: 20))
+        #expect(try await store.sweep(now: at(hour + 19)) == 1)  // only "abandoned"
+        #expect(try await store.lookup(key: "abandoned") == nil)
+        #expect(try await store.sweep(now: at(hour + 20)) == 1)  // "old"
+        #expect(try await store.lookup(key: "old") == nil)
+        #expect(try await store.lookup(key: "live") != nil)
+        #expect(try await store.lookup(key: "key-1") != nil)
+        #expect(try await store.sweep(now: at(hour + 20)) == 0)
+    }
+
+    static func callSerialLookup(_ store: any IdempotencyStore) async throws {
+        let done = try await complete(store, "r1", outcome: outcome(.accepted, serial: "S-1"))
+        try await complete(store, "r2", key: "key-2", outcome: outcome(.accepted, serial: "S-2"))
+        #expect(try await store.record(forCallSerialNo: "S-1") == done)
+        #expect(try await store.record(forCallSerialNo: "S-2")?.key == "key-2")
+        #expect(try await store.record(forCallSerialNo: "S-unknown") == nil)
+    }
+
+    static func resolveInDoubt(_ store: any IdempotencyStore) async throws {
+        try await complete(store, "r1", outcome: outcome(.indeterminate))
+        #expect(try await store.record(forCallSerialNo: "S-1") == nil)
+        let resolved = try #require(try await store.resolveInDoubt(key: "key-1", callSerialNo: "S-1"))
+        #expect(resolved.callSerialNo == "S-1" && resolved.outcome == .indeterminate)
+        #expect(resolved.result == outcome(.indeterminate).result)
+        #expect(try await store.record(forCallSerialNo: "S-1") == resolved)
+        #expect(try await store.resolveInDoubt(key: "key-1", callSerialNo: "S-1") == resolved)
+        #expect(try await store.resolveInDoubt(key: "key-1", callSerialNo: "S-other") == nil)
+        let duplicate = try await store.claim(request("r2", owner: workerB, at: 5))
+        #expect(duplicate.kind == "duplicate")
+        #expect(duplicate.record.callSerialNo == "S-1" && duplicate.record.requestId == "r1")
+        // Nothing to resolve: accepted keys, claims, unknown keys.
+        try await complete(store, "r3", key: "key-3", outcome: outcome(.accepted, serial: "S-3"))
+        #expect(try await store.resolveInDoubt(key: "key-3", callSerialNo: "S-x") == nil)
+        _ = try await store.claim(request("r4", key: "key-4"))
+        #expect(try await store.resolveInDoubt(key: "key-4", callSerialNo: "S-y") == nil)
+        #expect(try await store.resolveInDoubt(key: "missing", callSerialNo: "S-z") == nil)
+        #expect(try await store.lookup(key: "key-3")?.callSerialNo == "S-3")
+    }
+
+    static func concurrentClaims(_ store: any IdempotencyStore) async throws {
+        let results = try await withThrowingTaskGroup(of: ClaimResult.self) { group in
+            for index in 0..<50 {
+                group.addTask {
+                    let owner = StoreOwner(worker: "worker-\(index)", incarnation: "i-\(index)")
+                    return try await store.claim(StoreContract.request("r-\(index)", key: "contended", owner: owner, at: 0))
+                }
+            }
+            var results: [ClaimResult] = []
+            for try await result in group { results.append(result) }
+            return results
+        }
+        let claimed = results.filter { $0.kind == "claimed" }
+        #expect(claimed.count == 1)
+        #expect(results.filter { $0.kind == "inFlight" }.count == 49)
+        let winner = try #require(claimed.first)
+        #expect(try await store.lookup(key: "contended")?.owner == winner.record.owner)
+        #expect(results.allSatisfy { $0.record.owner == winner.record.owner })
+    }
+
+    static func closed(_ store: any IdempotencyStore) async throws {
+        _ = try await store.claim(request("r1"))
+        await store.close()
+        await store.close()
+        await expectStoreError("store.closed") {
+            _ = try await store.claim(request("r2", key: "key-2"))
+        }
+        await expectStoreError("store.closed") {
+            _ = try await store.lookup(key: "key-1")
+        }
+    }
+}
