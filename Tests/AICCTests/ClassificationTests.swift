@@ -59,8 +59,11 @@ import Testing
     @Test func hangBecomesAnInDoubtTimeout() async throws {
         var configuration = AICCSimulator.Configuration()
         configuration.faults = .init(hang: 1)
-        configuration.hangDuration = .seconds(3)
-        try await withClient(simulator: configuration, client: { $0.timeout = .milliseconds(500) }) { client, simulator in
+        configuration.hangDuration = .seconds(6)
+        // The timeout also bounds the token fetch that precedes the call: 2 s
+        // keeps that fetch safe on a loaded 2-core CI machine (other suites run
+        // in parallel), while the hung call still times out.
+        try await withClient(simulator: configuration, client: { $0.timeout = .seconds(2) }) { client, simulator in
             let error = try #require(await failure(of: client))
             #expect(error.code == .timeout)
             #expect(error.code.rawValue == "aicc.timeout")
