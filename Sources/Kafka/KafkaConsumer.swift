@@ -73,13 +73,8 @@ public final class KafkaConsumer: Service, Sendable {
         guard !alreadyRunning else { throw KafkaError.state("KafkaConsumer.run() called twice") }
 
         try self.subscribe()
-        let queue = self.client.makeEventQueue()
-        try await withGracefulShutdownHandler {
-            try await BlockingLoop.runOnDedicatedThread { [self] in
-                self.pollLoop(queue: queue)
-            }
-        } onGracefulShutdown: {
-            self.triggerGracefulShutdown()
+        try await self.client.serveEventQueue(onGracefulShutdown: { [self] in self.triggerGracefulShutdown() }) { [self] queue in
+            self.pollLoop(queue: queue)
         }
     }
 

@@ -80,13 +80,8 @@ public final class KafkaProducer: Service, Sendable {
 
     /// Serves delivery reports until graceful shutdown, then drains.
     public func run() async throws {
-        let queue = self.client.makeEventQueue()
-        try await withGracefulShutdownHandler {
-            try await BlockingLoop.runOnDedicatedThread { [self] in
-                self.pollLoop(queue: queue)
-            }
-        } onGracefulShutdown: {
-            self.triggerGracefulShutdown()
+        try await self.client.serveEventQueue(onGracefulShutdown: { [self] in self.triggerGracefulShutdown() }) { [self] queue in
+            self.pollLoop(queue: queue)
         }
     }
 

@@ -1,6 +1,7 @@
 import CRDKafka
 import Logging
 import NIOConcurrencyHelpers
+import ServiceLifecycle
 
 /// Owns one `rd_kafka_t` and the context its C callbacks reach through
 /// `Unmanaged`. Every librdkafka call of the producer and consumer goes
@@ -99,6 +100,24 @@ final class RDKafkaClient: Sendable {
         case 5: return .notice
         case 6: return .info
         default: return .debug
+        }
+    }
+}
+
+extension RDKafkaClient {
+    /// What a producer's or consumer's `run()` does: serve the client's event
+    /// queue with `loop` on a thread of its own until `loop` returns, calling
+    /// `onGracefulShutdown` when the service group shuts down (the loop then
+    /// drains or closes and returns).
+    func serveEventQueue(
+        onGracefulShutdown: @escaping @Sendable () -> Void,
+        loop: @escaping @Sendable (SendableOpaquePointer) -> Void
+    ) async throws {
+        let queue = self.makeEventQueue()
+        try await withGracefulShutdownHandler {
+            try await BlockingLoop.runOnDedicatedThread { loop(queue) }
+        } onGracefulShutdown: {
+            onGracefulShutdown()
         }
     }
 }
