@@ -94,11 +94,15 @@ let package = Package(
         .target(
             name: "NotifyWorker",
             dependencies: [
+                "AICC",
                 "Kafka",
                 "NotifyCore",
+                "NotifyStore",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -187,11 +191,14 @@ let package = Package(
         .testTarget(
             name: "NotifyWorkerTests",
             dependencies: [
+                "AICCSimulator",
                 "Kafka",
                 "NotifyWorker",
                 "NotifyCore",
+                "NotifyStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -213,7 +220,9 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
+                "AICCSimulator",
                 "Kafka",
+                "NotifyCore",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

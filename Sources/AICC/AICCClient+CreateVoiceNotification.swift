@@ -15,8 +15,15 @@ extension AICCClient {
     /// - Throws: ``AICCError``: `aicc.retcode.N` and `aicc.http.N` classified per
     ///   aicc-api.md §2; `aicc.timeout` / `aicc.connection.lost` (in doubt);
     ///   `aicc.connect` (never sent); `aicc.auth.*`; `aicc.voicecontent.invalid`,
-    ///   `aicc.request.invalid` (checked before sending); `aicc.cancelled`.
-    public func createVoiceNotification(_ notification: VoiceNotification, logger: Logger) async throws(AICCError) -> VoiceNotificationAccepted {
+    ///   `aicc.request.invalid` (checked before sending); `aicc.cancelled`;
+    ///   `aicc.presend.failed` when `willSend` threw (nothing was sent).
+    /// - Parameter willSend: Runs once, right before the request first leaves
+    ///   (after the concurrency slot, the rate slot and the token are in hand),
+    ///   so a caller can durably note that a call may now be placed. If it
+    ///   throws, nothing is sent. Default: none.
+    public func createVoiceNotification(
+        _ notification: VoiceNotification, logger: Logger, willSend: (@Sendable () async throws -> Void)? = nil
+    ) async throws(AICCError) -> VoiceNotificationAccepted {
         let body = try Self.encodeBody(notification)
         do {
             try await self.concurrencyLimiter.acquire()
@@ -26,23 +33,39 @@ extension AICCClient {
         defer { self.concurrencyLimiter.release() }
 
         var exchanges = 0
+        var freshAfter: ContinuousClock.Instant?
         while true {
             // A token first (so that waiting for the first fetch does not bunch calls that the
             // rate limiter spaced out), then the rate slot, then the token again: a caller may
             // wait a while for its slot, and the token must still be good when the request
             // leaves (usually the cached one, returned at once).
-            _ = try await self.currentToken(logger: logger)
-            do {
-                try await self.rateLimiter.acquire()
-            } catch {
-                throw AICCError(code: .cancelled, outcomeClass: .transient, delivery: .notSent)
+            //
+            // The one retry after a 401 does not queue for a rate slot again: the refused
+            // request placed no call, and a retry that waited behind the queue could find
+            // its fresh token gone too when tokens are short-lived.
+            _ = try await self.currentToken(logger: logger, issuedAfter: freshAfter)
+            if exchanges == 0 {
+                do {
+                    try await self.rateLimiter.acquire()
+                } catch {
+                    throw AICCError(code: .cancelled, outcomeClass: .transient, delivery: .notSent)
+                }
             }
-            let token = try await self.currentToken(logger: logger)
+            let token = try await self.currentToken(logger: logger, issuedAfter: freshAfter)
+            if exchanges == 0, let willSend {
+                do {
+                    try await willSend()
+                } catch {
+                    throw AICCError(code: .presendFailed, outcomeClass: .transient, delivery: .notSent, underlying: "\(error)")
+                }
+            }
             exchanges += 1
+            let sentAt = ContinuousClock.now
             let response = try await self.sendCreate(body: body, token: token, logger: logger)
             if response.status == 401, exchanges == 1 {
                 logger.debug("AICC answered 401; refreshing the token and retrying once")
                 self.tokenProvider.invalidate(token)
+                freshAfter = sentAt
                 continue
             }
             return try Self.interpretCreate(response, exchanges: exchanges, logger: logger)

@@ -17,6 +17,7 @@ public final class AICCClient: Sendable {
 
     let httpClient: HTTPClient
     let tokenProvider: TokenProvider
+    let tokenFetcher: TokenFetcher
     let concurrencyLimiter: ConcurrencyLimiter
     let rateLimiter: RateLimiter
     let tokenURL: String
@@ -72,6 +73,7 @@ public final class AICCClient: Sendable {
             timeout: configuration.timeout,
             maxBodySize: configuration.maxResponseBodySize
         )
+        self.tokenFetcher = fetcher
         self.tokenProvider = TokenProvider(fetch: { logger in try await fetcher.fetch(logger: logger) })
     }
 
@@ -85,14 +87,30 @@ public final class AICCClient: Sendable {
         return ContinuousClock.now.duration(to: token.expiresAt)
     }
 
+    /// Asks `tokenByAkSk` for a new token now, whatever is cached: one real
+    /// round trip to AICC, for an outage probe (a cached token says nothing
+    /// about whether AICC answers). The new token replaces the cached one.
+    /// - Throws: ``AICCError`` (`aicc.auth.credentials`, `aicc.auth.*`, `aicc.connect`).
+    public func probe(logger: Logger) async throws(AICCError) {
+        let token: AccessToken
+        do {
+            token = try await self.tokenFetcher.fetch(logger: logger)
+        } catch let error as AICCError {
+            throw error
+        } catch {
+            throw AICCError(code: .cancelled, outcomeClass: .transient, delivery: .notSent, underlying: String(describing: error))
+        }
+        self.tokenProvider.replace(with: token)
+    }
+
     /// Closes the connections. Call once, after the last call returned.
     public func shutdown() async throws {
         try await self.httpClient.shutdown()
     }
 
-    func currentToken(logger: Logger) async throws(AICCError) -> AccessToken {
+    func currentToken(logger: Logger, issuedAfter: ContinuousClock.Instant? = nil) async throws(AICCError) -> AccessToken {
         do {
-            return try await self.tokenProvider.token(logger: logger)
+            return try await self.tokenProvider.token(logger: logger, issuedAfter: issuedAfter)
         } catch let error as AICCError {
             throw error
         } catch {

@@ -21,6 +21,8 @@ public struct AICCError: Error, Sendable, CustomStringConvertible {
         public static let connectionLost = Code(rawValue: "aicc.connection.lost")
         /// The caller's task was cancelled; ``AICCError/delivery`` says whether the request had been sent.
         public static let cancelled = Code(rawValue: "aicc.cancelled")
+        /// The caller's `willSend` step failed; nothing was sent.
+        public static let presendFailed = Code(rawValue: "aicc.presend.failed")
         /// `tokenByAkSk` refused the app key / app secret: an operator problem (an outage), not a bad request.
         public static let authCredentials = Code(rawValue: "aicc.auth.credentials")
         /// `tokenByAkSk` answered 200 with a body that holds no usable token.
@@ -120,6 +122,7 @@ public struct AICCError: Error, Sendable, CustomStringConvertible {
         case .connect: return "could not connect to AICC"
         case .connectionLost: return "connection lost after the request was sent"
         case .cancelled: return "cancelled"
+        case .presendFailed: return "the step before sending failed; nothing was sent"
         case .authCredentials: return "tokenByAkSk refused the app key or secret"
         case .authResponseInvalid: return "tokenByAkSk answered without a usable token"
         case .authUnavailable: return "tokenByAkSk could not be reached"

@@ -74,7 +74,7 @@ struct TokenFetcher: Sendable {
         let margin = min(self.refreshMargin, lifetime / 5)
         let expiresAt = sentAt + lifetime
         logger.debug("AICC token received", metadata: ["aicc.tokenLifetime": "\(granted)"])
-        return AccessToken(value: value, expiresAt: expiresAt, refreshAt: expiresAt - margin)
+        return AccessToken(value: value, issuedAt: sentAt, expiresAt: expiresAt, refreshAt: expiresAt - margin)
     }
 }
 

@@ -4,6 +4,8 @@ import NIOConcurrencyHelpers
 /// A bearer token from `tokenByAkSk` and when to stop using it.
 struct AccessToken: Sendable, Equatable {
     var value: String
+    /// When the request for it was sent (local monotonic clock).
+    var issuedAt: ContinuousClock.Instant
     /// The end of the granted lifetime, on the local monotonic clock (measured from
     /// the moment the request was sent, so it errs on the early side).
     var expiresAt: ContinuousClock.Instant
@@ -43,12 +45,18 @@ final class TokenProvider: Sendable {
     }
 
     /// A token that is valid now, fetching one if needed.
-    func token(logger: Logger) async throws -> AccessToken {
+    ///
+    /// - Parameter issuedAfter: Only a token requested at or after this moment
+    ///   will do: after AICC refused a token (HTTP 401), the retry must not be
+    ///   handed another token as old as the one refused — AICC's `Expires` is
+    ///   in whole seconds and tokens may end early, so a cached token that
+    ///   looks valid may be dead too. Default: any valid token.
+    func token(logger: Logger, issuedAfter: ContinuousClock.Instant? = nil) async throws -> AccessToken {
         while true {
             let now = ContinuousClock.now
             enum Action { case use(AccessToken), lead, wait(UInt64) }
             let action: Action = self.state.withLockedValue { state in
-                if let token = state.token, now < token.expiresAt {
+                if let token = state.token, now < token.expiresAt, token.issuedAt >= (issuedAfter ?? token.issuedAt) {
                     if now < token.refreshAt || state.fetching { return .use(token) }
                     state.fetching = true
                     return .lead
@@ -100,7 +108,9 @@ final class TokenProvider: Sendable {
                     waiter?.resume(returning: .failure(CancellationError()))
                 }
                 switch result {
-                case .token(let token): return token
+                case .token(let token):
+                    if let issuedAfter, token.issuedAt < issuedAfter { continue }  // a fetch begun before: not fresh enough
+                    return token
                 case .failure(let error): throw error
                 case .retry: continue
                 }
@@ -113,6 +123,11 @@ final class TokenProvider: Sendable {
         self.state.withLockedValue { state in
             if state.token == token { state.token = nil }
         }
+    }
+
+    /// Caches `token` (fetched outside the single-flight path, e.g. by a probe).
+    func replace(with token: AccessToken) {
+        self.state.withLockedValue { $0.token = token }
     }
 
     private func finishFetch(_ result: WaitResult) {

@@ -70,8 +70,9 @@ public enum CallAnswer: Sendable, Hashable {
     case transient(error: NotificationResult.ErrorInfo, aicc: NotificationResult.AICCAnswer?)
     /// Sent, no usable answer: the call may exist (timeout, connection lost).
     case inDoubt(error: NotificationResult.ErrorInfo)
-    /// AICC refused the request for good (HTTP 400/403/404, permanent retCodes).
-    case permanent(error: NotificationResult.ErrorInfo, aicc: NotificationResult.AICCAnswer)
+    /// AICC refused the request for good (HTTP 400/403/404, permanent retCodes),
+    /// or the client refused to send it (`aicc` is then `nil`).
+    case permanent(error: NotificationResult.ErrorInfo, aicc: NotificationResult.AICCAnswer?)
     /// `tokenByAkSk` refused the credentials: an outage, not a request outcome.
     /// The create call was not made; the record waits for the outage to end.
     case credentialsRefused
@@ -89,8 +90,17 @@ public enum InDoubtPolicy: String, Sendable, Hashable, CaseIterable {
 public enum ResultPayload: Sendable, Hashable {
     /// A result reached now: encode and publish it.
     case fresh(NotificationResult)
-    /// A stored result of this very request: publish these bytes unchanged.
-    case stored([UInt8])
+    /// A stored result of this very request: publish these bytes unchanged,
+    /// keyed by the request's idempotency key.
+    case stored([UInt8], idempotencyKey: String)
+
+    /// The Kafka key of the result record: the idempotency key (product §2).
+    public var idempotencyKey: String {
+        switch self {
+        case .fresh(let result): result.idempotencyKey
+        case .stored(_, let key): key
+        }
+    }
 }
 
 extension DispatchMachine {

@@ -85,6 +85,20 @@ public struct DispatchMachine: Sendable {
         let set = Set(partitions)
         return entries.values.filter { !$0.orphan && set.contains($0.record.id.partition) }.count
     }
+    /// Records in `partitions` (every partition when `nil`) with a step under
+    /// way — a claim, an AICC call, a store write or a publication — which
+    /// revocation and shutdown wait for (within their bound). Parked records
+    /// (behind their key, waiting for a slot, backing off) are not counted:
+    /// they are dropped on revocation and read again by the next owner.
+    public func inProgress(in partitions: Set<TopicPartition>?) -> Int {
+        entries.values.reduce(0) { count, entry in
+            guard !entry.orphan, partitions?.contains(entry.record.id.partition) ?? true else { return count }
+            switch entry.stage {
+            case .claiming, .calling, .recording, .publishing: return count + 1
+            case .sequenced, .waitingSlot, .waitingTimer: return count
+            }
+        }
+    }
     /// Claims and calls out (at most `maxConcurrency`).
     public var callSlotsInUse: Int { slotsInUse }
     /// Whether AICC is considered out (report not ready).
@@ -163,7 +177,7 @@ public struct DispatchMachine: Sendable {
             }
         case .completed(let stored):
             releaseSlot(id)
-            return publish(id, .stored(stored)) + grantSlots(now: now)
+            return publish(id, .stored(stored, idempotencyKey: request.idempotencyKey)) + grantSlots(now: now)
         case .duplicate(let originalRequestId, let outcome, let callSerialNo):
             releaseSlot(id)
             let result = makeResult(
@@ -235,6 +249,31 @@ public struct DispatchMachine: Sendable {
             return grantSlots(now: now)
         }
         return publish(id, .fresh(result)) + grantSlots(now: now)
+    }
+
+    /// The store refused to record an outcome (or to note an attempt) because
+    /// this worker no longer holds the key's claim (`store.claim.lost`: the
+    /// lease lapsed and another owner took the key over). Nothing is published
+    /// for what this worker did; the record goes back to claiming, so the store
+    /// says what is true now (`completed`, `duplicate`, wait, or in doubt).
+    public mutating func claimLost(_ id: RecordID, now: Date) -> [Action] {
+        guard let entry = entries[id], !entry.orphan else {
+            if entries[id]?.orphan == true {
+                releaseSlot(id)
+                entries[id] = nil
+                return grantSlots(now: now)
+            }
+            return []
+        }
+        switch entry.stage {
+        case .calling, .recording:
+            releaseSlot(id)
+            entries[id]?.result = nil
+            entries[id]?.attemptInDoubt = false
+            return waitForSlot(id, step: .claim, now: now)
+        default:
+            return []
+        }
     }
 
     /// A `publishResult` or `publishDeadLetter` was acknowledged by Kafka.

@@ -26,7 +26,10 @@ public enum ClaimDecision: Sendable, Hashable {
     /// 4. done, other request, `failed` and not in doubt → released and
     ///    claimed afresh → `claimed`;
     /// 5. done, other request, otherwise → `duplicate`;
-    /// 6. claimed by this very process (same owner and incarnation) → `inFlight`;
+    /// 6. claimed by this very process (same owner and incarnation) with a
+    ///    live lease → `inFlight` (once that lease has lapsed the process has
+    ///    stopped renewing it — the call it made was abandoned — and rules 8–9
+    ///    apply as to any other owner);
     /// 7. claimed by another worker with a live lease → `inFlight`;
     /// 8. claimed, lease ended or the owning worker restarted (same worker,
     ///    other incarnation), no call begun and nothing in doubt → taken over
@@ -54,10 +57,7 @@ public enum ClaimDecision: Sendable, Hashable {
             }
             return .answer(.duplicate(existing))
         case .claimed:
-            if existing.owner == request.owner {
-                return .answer(.inFlight(existing))
-            }
-            let ownerRestarted = existing.owner.worker == request.owner.worker
+            let ownerRestarted = existing.owner != request.owner && existing.owner.worker == request.owner.worker
             if !ownerRestarted && existing.leaseIsLive(at: request.now) {
                 return .answer(.inFlight(existing))
             }

@@ -55,6 +55,14 @@ public protocol IdempotencyStore: Service, Sendable {
     /// `requestId` (taken over, completed by another, swept).
     func recordOutcome(key: String, requestId: String, owner: StoreOwner, outcome: StoredOutcome) async throws(StoreError) -> StoredRecord
 
+    /// Gives up the caller's claim without an outcome, so that the next
+    /// request with the key claims it afresh: used when no call was placed
+    /// (the partition was revoked before calling, or the request expired
+    /// while backing off after failures that certainly created no call).
+    /// A claim that is in doubt (``StoredRecord/inDoubt`` or a call pending)
+    /// is never released. Returns `true` when the key was released.
+    func releaseClaim(key: String, requestId: String, owner: StoreOwner) async throws(StoreError) -> Bool
+
     /// The key's record, if remembered (past-retention rows not yet swept are
     /// returned as they are).
     func lookup(key: String) async throws(StoreError) -> StoredRecord?

@@ -104,6 +104,16 @@ extension SQLiteIdempotencyStore {
         }
     }
 
+    public func releaseClaim(key: String, requestId: String, owner: StoreOwner) async throws(StoreError) -> Bool {
+        try await self.transaction("releasing \(key)") { connection in
+            let rows = try await connection.execute(
+                "DELETE FROM idempotency_keys WHERE \(Self.ownedClaim) AND request_id = ? AND in_doubt = 0 AND call_pending = 0 RETURNING key",
+                [.text(key), .text(owner.worker), .text(owner.incarnation), .text(requestId)]
+            )
+            return !rows.isEmpty
+        }
+    }
+
     public func lookup(key: String) async throws(StoreError) -> StoredRecord? {
         guard let row = try await self.read("looking up \(key)", Self.selectByKey, [.text(key)]).first else { return nil }
         return try SQLiteRecordCodec.record(row)

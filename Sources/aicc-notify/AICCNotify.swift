@@ -14,6 +14,7 @@ struct AICCNotify: AsyncParsableCommand {
         abstract: "Turns notification-request events on Kafka into Huawei AICC voice calls.",
         discussion: "Exit codes: 0 success, 1 a check failed, 2 usage or configuration error.",
         subcommands: [
+            RunCommand.self,
             KafkaMockCommand.self,
             ValidateCommand.self,
             SimulateAICCCommand.self,

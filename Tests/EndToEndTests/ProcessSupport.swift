@@ -71,13 +71,24 @@ final class ChildProcess: @unchecked Sendable {
     private let stdout = Pipe()
     private let stderr = Pipe()
 
-    init(_ executable: URL, _ arguments: [String]) throws {
+    /// Starts the program. With `stderrFile`, its stderr goes to that file
+    /// (a chatty child never blocks on a full pipe) and ``stderrText`` reads it.
+    init(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil, stderrFile: URL? = nil) throws {
         self.process.executableURL = executable
         self.process.arguments = arguments
+        if let environment { self.process.environment = environment }
         self.process.standardOutput = self.stdout
-        self.process.standardError = self.stderr
+        self.stderrFile = stderrFile
+        if let stderrFile {
+            FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
+            self.process.standardError = try FileHandle(forWritingTo: stderrFile)
+        } else {
+            self.process.standardError = self.stderr
+        }
         try self.process.run()
     }
+
+    private let stderrFile: URL?
 
     /// Reads stdout up to the first newline (blocking; call off the pool or
     /// accept a short block in tests).
@@ -109,7 +120,10 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     var stderrText: String {
-        String(decoding: self.stderr.fileHandleForReading.availableData, as: UTF8.self)
+        if let stderrFile = self.stderrFile {
+            return (try? String(contentsOf: stderrFile, encoding: .utf8)) ?? ""
+        }
+        return String(decoding: self.stderr.fileHandleForReading.availableData, as: UTF8.self)
     }
 
     deinit {

@@ -56,7 +56,7 @@ import Testing
 
         let stored: [UInt8] = Array(#"{"requestId":"again"}"#.utf8)
         let completed = m.claimAnswered(D.id(1), .completed(storedResult: stored), now: t0)
-        #expect(completed == [.publishResult(D.id(1), .stored(stored))])
+        #expect(completed == [.publishResult(D.id(1), .stored(stored, idempotencyKey: "k-1"))])
 
         let conflict = m.claimAnswered(D.id(2), .conflict, now: t0)
         let rejected = try #require(conflict.freshResults.first)

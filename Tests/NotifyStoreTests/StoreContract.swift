@@ -20,6 +20,7 @@ struct StoreContract: Sendable {
         case inFlightSameProcess, expiredLeaseWithoutCallIsPlainTakeover, expiredLeaseInDoubtReport
         case expiredLeaseInDoubtRetry, restartedWorkerIsInDoubtAtOnce, leaseRenewal, ownerGuard
         case attemptsAndDoubt, retentionAndSweep, callSerialLookup, resolveInDoubt, concurrentClaims, closed
+        case releaseClaim
 
         var testDescription: String { self.rawValue }
     }
@@ -100,6 +101,7 @@ struct StoreContract: Sendable {
         case .resolveInDoubt: resolveInDoubt
         case .concurrentClaims: concurrentClaims
         case .closed: closed
+        case .releaseClaim: releaseClaim
         }
     }
 
@@ -209,10 +211,36 @@ struct StoreContract: Sendable {
     static func inFlightSameProcess(_ store: any IdempotencyStore) async throws {
         _ = try await store.claim(request("r1"))
         _ = try await store.recordAttemptStarted(key: "key-1", owner: workerA)
-        // Redelivered to the same process, even after its lease lapsed: it is calling, wait.
+        // Redelivered to the same process while its lease is live: it is calling, wait.
         #expect(try await store.claim(request("r1", at: 1)).kind == "inFlight")
-        #expect(try await store.claim(request("r1", at: 300)).kind == "inFlight")
         #expect(try await store.lookup(key: "key-1")?.attempts == 1)
+        // A live process renews the lease while its call is out; a lapsed lease
+        // means the call was abandoned, and the claim is in doubt like any other.
+        #expect(try await store.claim(request("r1", at: 300)).kind == "inDoubt")
+    }
+
+    static func releaseClaim(_ store: any IdempotencyStore) async throws {
+        _ = try await store.claim(request("r1"))
+        // Only the owner, for the request that holds the claim, can release it.
+        #expect(try await store.releaseClaim(key: "key-1", requestId: "r1", owner: workerB) == false)
+        #expect(try await store.releaseClaim(key: "key-1", requestId: "r2", owner: workerA) == false)
+        #expect(try await store.releaseClaim(key: "key-1", requestId: "r1", owner: workerA))
+        #expect(try await store.lookup(key: "key-1") == nil)
+        // Released: the next request claims the key afresh.
+        #expect(try await store.claim(request("r2", owner: workerB, at: 1)).kind == "claimed")
+
+        // A claim with a call pending, or in doubt, is never released.
+        _ = try await store.claim(request("r3", key: "key-3"))
+        _ = try await store.recordAttemptStarted(key: "key-3", owner: workerA)
+        #expect(try await store.releaseClaim(key: "key-3", requestId: "r3", owner: workerA) == false)
+        try await store.recordAttemptEnded(key: "key-3", owner: workerA, inDoubt: true)
+        #expect(try await store.releaseClaim(key: "key-3", requestId: "r3", owner: workerA) == false)
+        #expect(try await store.lookup(key: "key-3")?.state == .claimed)
+        // One whose attempt certainly placed no call is.
+        _ = try await store.claim(request("r4", key: "key-4"))
+        _ = try await store.recordAttemptStarted(key: "key-4", owner: workerA)
+        try await store.recordAttemptEnded(key: "key-4", owner: workerA, inDoubt: false)
+        #expect(try await store.releaseClaim(key: "key-4", requestId: "r4", owner: workerA))
     }
 
     static func expiredLeaseWithoutCallIsPlainTakeover(_ store: any IdempotencyStore) async throws {

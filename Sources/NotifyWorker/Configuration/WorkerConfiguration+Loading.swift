@@ -59,6 +59,9 @@ extension WorkerConfiguration {
             return scheme == "https" || scheme == "http"
         }
 
+        // worker.*
+        try reader.read("worker.id", into: &configuration.worker.id)
+
         // kafka.*
         try reader.read("kafka.bootstrapServers", into: &configuration.kafka.bootstrapServers)
         try reader.read("kafka.groupId", into: &configuration.kafka.groupID)
@@ -87,6 +90,8 @@ extension WorkerConfiguration {
         }
         try reader.read("dispatch.maxInFlight", into: &configuration.dispatch.maxInFlight, in: 1...1_000_000)
         try reader.readEnum("dispatch.inDoubtPolicy", into: &configuration.dispatch.inDoubtPolicy)
+        try reader.read("dispatch.drainTimeout", into: &configuration.dispatch.drainTimeout, positive: true)
+        try reader.read("dispatch.claimLease", into: &configuration.dispatch.claimLease, positive: true)
 
         // store.*
         try reader.read("store.url", into: &configuration.store.url, secret: true)

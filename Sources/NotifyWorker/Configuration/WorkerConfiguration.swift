@@ -1,9 +1,12 @@
+import Foundation
+
 /// Everything the worker reads at start, one `Sendable` tree. Every key is
 /// documented here and in the README (key, type, default, meaning); the
 /// contract is `product.md` §6. Loaded once by
 /// ``WorkerConfiguration/load(configFile:environment:)`` and validated before
 /// anything starts.
 public struct WorkerConfiguration: Sendable, Equatable {
+    public var worker = Worker()
     public var kafka = Kafka()
     public var aicc: AICC
     public var retry = Retry()
@@ -15,6 +18,17 @@ public struct WorkerConfiguration: Sendable, Equatable {
 
     public init(aicc: AICC) {
         self.aicc = aicc
+    }
+
+    /// `worker.*`
+    public struct Worker: Sendable, Equatable {
+        /// `worker.id`: this worker's stable name: the owner of its claims in
+        /// the idempotency store (with a per-start incarnation) and the
+        /// `dlq.worker.id` header. Give each replica its own (the pod name).
+        /// Default: the host name.
+        public var id = ProcessInfo.processInfo.hostName
+
+        public init() {}
     }
 
     /// `kafka.*`
@@ -97,6 +111,16 @@ public struct WorkerConfiguration: Sendable, Equatable {
         public var maxInFlight = 1024
         /// `dispatch.inDoubtPolicy`: `report` or `retry`. Default `report`.
         public var inDoubtPolicy = InDoubtPolicy.report
+        /// `dispatch.drainTimeout`: seconds that shutdown and partition
+        /// revocation wait for in-flight records to finish before abandoning
+        /// them (their claims stay; the next owner finds them), > 0. Default 30.
+        public var drainTimeout = 30.0
+        /// `dispatch.claimLease`: seconds a claim stays live without renewal,
+        /// > 0. The worker renews it every third of this while a call is out;
+        /// another worker meeting a live claim waits instead of calling. After a
+        /// crash, a claim is in doubt for other workers once this passes (the
+        /// same `worker.id` restarted knows at once). Default 30.
+        public var claimLease = 30.0
 
         public init() {}
 

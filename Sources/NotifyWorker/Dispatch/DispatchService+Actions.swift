@@ -1,0 +1,403 @@
+import AICC
+import Foundation
+import Kafka
+import Logging
+import NIOConcurrencyHelpers
+import NotifyCore
+import NotifyStore
+
+extension DispatchService {
+    /// Starts the effect of one action as a child task; its answer goes back
+    /// into the machine through ``feed(_:_:)``.
+    func perform(_ action: Action, _ sink: Sink, in group: inout ThrowingDiscardingTaskGroup<any Error>) {
+        switch action {
+        case .claim(let id, let request):
+            group.addTask { await self.claim(id, request, sink) }
+        case .callAICC(let id, let request, let attempt):
+            group.addTask { await self.call(id, request, attempt: attempt, sink) }
+        case .recordOutcome(let id, let result, let attemptInDoubt):
+            group.addTask { await self.record(id, result, attemptInDoubt: attemptInDoubt, sink) }
+        case .releaseClaim(_, let request):
+            group.addTask { await self.release(request) }
+        case .publishResult(let id, let payload):
+            group.addTask { await self.publish(id, payload, sink) }
+        case .publishDeadLetter(let id, let errors):
+            group.addTask { await self.deadLetter(id, errors, sink) }
+        case .scheduleRetry(let id, let at):
+            group.addTask {
+                guard await Self.sleep(until: at) else { return }
+                self.feed(sink) { $0.retryTimerFired(id, now: Date()) }
+            }
+        case .scheduleProbe(let at):
+            group.addTask {
+                guard await Self.sleep(until: at) else { return }
+                self.feed(sink) { $0.probeTimerFired(now: Date()) }
+            }
+        case .sendProbe:
+            group.addTask { await self.probe(sink) }
+        case .pause, .resume, .commit:
+            break  // performed in feed(_:_:)
+        }
+    }
+
+    // MARK: Store
+
+    private func claim(_ id: RecordID, _ request: NotificationRequest, _ sink: Sink) async {
+        let owner = self.configuration.owner
+        let claimRequest = { @Sendable in
+            ClaimRequest(
+                key: request.idempotencyKey, requestId: request.requestId, fingerprint: request.fingerprint,
+                owner: owner, leaseDuration: self.configuration.claimLease, now: Date(),
+                takeOverInDoubt: self.configuration.machine.inDoubtPolicy == .retry)
+        }
+        let claimed = await self.retrying("claiming") { () throws(StoreError) -> ClaimResult in
+            try await self.store.claim(claimRequest())
+        }
+        guard let result = claimed else { return }
+        let answer: ClaimAnswer
+        switch result {
+        case .claimed:
+            answer = .claimed
+        case .completed(let record):
+            answer = .completed(storedResult: record.result ?? [])
+        case .duplicate(let record):
+            answer = .duplicate(
+                originalRequestId: record.requestId, outcome: record.outcome ?? .indeterminate,
+                callSerialNo: record.callSerialNo)
+        case .conflict:
+            answer = .conflict
+        case .inFlight(let record):
+            // Ask again when the lease ends at the latest; sooner, since the
+            // holder usually finishes well before.
+            let soon = Date().addingTimeInterval(1)
+            answer = .inFlightElsewhere(retryAt: min(record.leaseExpiresAt ?? soon, soon))
+        case .inDoubt(let previous, _), .claimedInDoubt(let previous, _):
+            self.logger(for: request).warning("claim found in doubt: an earlier dispatch may have reached AICC", metadata: [
+                "store.previousOwner": "\(previous.owner)", LogKey.attempt: "\(previous.attempts)",
+            ])
+            answer = .inDoubt
+        }
+        self.feed(sink) { $0.claimAnswered(id, answer, now: Date()) }
+    }
+
+    private func record(_ id: RecordID, _ result: NotificationResult, attemptInDoubt: Bool, _ sink: Sink) async {
+        let owner = self.configuration.owner
+        let key = result.idempotencyKey
+        let done: Bool?
+        if result.outcome == .expired && !attemptInDoubt {
+            // No call was placed: nothing to remember (product §4).
+            done = await self.retrying("releasing") { () throws(StoreError) -> Bool in
+                _ = try await self.store.releaseClaim(key: key, requestId: result.requestId, owner: owner)
+                return true
+            }
+        } else {
+            let bytes = Self.encode(result)
+            let outcome = StoredOutcome(
+                outcome: result.outcome, callSerialNo: result.callSerialNo, inDoubt: attemptInDoubt,
+                attempts: result.attempts, result: bytes, completedAt: result.completedAt)
+            do {
+                done = try await self.retryingThrowingClaimLost("recording the outcome", key) { () throws(StoreError) -> Bool in
+                    _ = try await self.store.recordOutcome(key: key, requestId: result.requestId, owner: owner, outcome: outcome)
+                    return true
+                }
+            } catch {
+                self.logger(for: result).warning("claim lost before the outcome was recorded; asking the store again", metadata: [
+                    LogKey.outcome: "\(result.outcome.rawValue)",
+                ])
+                self.feed(sink) { $0.claimLost(id, now: Date()) }
+                return
+            }
+        }
+        guard done != nil else { return }
+        self.feed(sink) { $0.outcomeRecorded(id, now: Date()) }
+    }
+
+    private func release(_ request: NotificationRequest) async {
+        let owner = self.configuration.owner
+        _ = await self.retrying("releasing") { () throws(StoreError) -> Bool in
+            try await self.store.releaseClaim(key: request.idempotencyKey, requestId: request.requestId, owner: owner)
+        }
+    }
+
+    // MARK: AICC
+
+    /// What the `willSend` step of a call got to.
+    private enum SendStep: Sendable {
+        case notStarted, started, claimLost
+    }
+
+    private func call(_ id: RecordID, _ request: NotificationRequest, attempt: Int, _ sink: Sink) async {
+        let owner = self.configuration.owner
+        let key = request.idempotencyKey
+        let logger = self.logger(for: request)
+        let step = NIOLockedValueBox(SendStep.notStarted)
+        let notification = VoiceNotification(
+            called: request.called, callerPresent: request.callerPresent, voiceContent: request.voiceContent,
+            callbackURL: self.configuration.callbackURL?(request), priority: request.priority)
+
+        let outcome = await self.callWhileRenewingLease(notification, key: key, step: step, logger: logger)
+        let sent = step.withLockedValue { $0 }
+        if sent == .claimLost {
+            logger.warning("claim lost before calling; asking the store again")
+            self.feed(sink) { $0.claimLost(id, now: Date()) }
+            return
+        }
+
+        let answer: CallAnswer
+        switch outcome {
+        case .success(let accepted):
+            logger.debug("AICC accepted the call", metadata: [
+                LogKey.attempt: "\(attempt)", LogKey.callSerialNo: "\(accepted.callSerialNo)",
+            ])
+            answer = .accepted(callSerialNo: accepted.callSerialNo, aicc: .init(accepted.answer))
+        case .failure(let error):
+            if error.code == .cancelled && Task.isCancelled { return }  // abandoned at shutdown
+            let info = NotificationResult.ErrorInfo(code: error.code.rawValue, message: error.summary)
+            logger.notice("AICC call failed", metadata: [
+                LogKey.attempt: "\(attempt)", LogKey.errorCode: "\(error.code)", "aicc.class": "\(error.outcomeClass)",
+            ])
+            switch error.outcomeClass {
+            case .accepted, .transient:
+                answer = .transient(error: info, aicc: error.answer.map(NotificationResult.AICCAnswer.init))
+            case .inDoubt:
+                answer = .inDoubt(error: info)
+            case .permanent:
+                answer = .permanent(error: info, aicc: error.answer.map(NotificationResult.AICCAnswer.init))
+            case .outage:
+                logger.error("AICC refused the credentials (tokenByAkSk): check aicc.appKey / aicc.appSecret; pausing")
+                answer = .credentialsRefused
+            }
+            if sent == .started, error.outcomeClass != .permanent {
+                let inDoubt = error.outcomeClass == .inDoubt
+                do {
+                    _ = try await self.retryingThrowingClaimLost("ending the attempt", key) { () throws(StoreError) -> Bool in
+                        try await self.store.recordAttemptEnded(key: key, owner: owner, inDoubt: inDoubt)
+                        return true
+                    }
+                } catch {
+                    self.feed(sink) { $0.claimLost(id, now: Date()) }
+                    return
+                }
+            }
+        }
+        self.feed(sink) { $0.aiccAnswered(id, answer, now: Date(), randomUnit: Double.random(in: 0..<1)) }
+    }
+
+    /// Makes the create call, renewing the claim's lease while it is out.
+    private func callWhileRenewingLease(
+        _ notification: VoiceNotification, key: String, step: NIOLockedValueBox<SendStep>, logger: Logger
+    ) async -> Result<VoiceNotificationAccepted, AICCError> {
+        await withTaskGroup(of: Void.self, returning: Result<VoiceNotificationAccepted, AICCError>.self) { group in
+            group.addTask { await self.renewLease(key: key) }
+            let result = await self.create(notification, key: key, step: step, logger: logger)
+            group.cancelAll()
+            return result
+        }
+    }
+
+    private func create(
+        _ notification: VoiceNotification, key: String, step: NIOLockedValueBox<SendStep>, logger: Logger
+    ) async -> Result<VoiceNotificationAccepted, AICCError> {
+        let willSend: @Sendable () async throws -> Void = {
+            try await self.noteAttemptStarted(key: key, step: step)
+        }
+        do {
+            let accepted = try await self.aicc.createVoiceNotification(notification, logger: logger, willSend: willSend)
+            return .success(accepted)
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Durable before the request leaves: a crash from here on leaves the key in doubt.
+    private func noteAttemptStarted(key: String, step: NIOLockedValueBox<SendStep>) async throws {
+        let owner = self.configuration.owner
+        do {
+            let operation: () async throws(StoreError) -> Int = { () throws(StoreError) -> Int in
+                try await self.store.recordAttemptStarted(key: key, owner: owner)
+            }
+            _ = try await self.retryingThrowingClaimLost("noting the attempt", key, operation)
+            step.withLockedValue { $0 = .started }
+        } catch {
+            step.withLockedValue { $0 = .claimLost }
+            throw error
+        }
+    }
+
+    /// Keeps the claim live while its call is out (every third of the lease).
+    private func renewLease(key: String) async {
+        let lease = self.configuration.claimLease
+        while !Task.isCancelled {
+            try? await Task.sleep(for: lease / 3)
+            guard !Task.isCancelled else { return }
+            let renewed = try? await self.store.renewLease(
+                key: key, owner: self.configuration.owner, until: Date().addingTimeInterval(lease.seconds))
+            if renewed == false {
+                self.logger.warning("lease on a claim could not be renewed: another worker took it over", metadata: [LogKey.idempotencyKey: "\(key)"])
+                return
+            }
+        }
+    }
+
+    private func probe(_ sink: Sink) async {
+        var success = true
+        do {
+            try await self.aicc.probe(logger: self.logger)
+            self.logger.info("AICC probe answered")
+        } catch {
+            if Task.isCancelled { return }
+            success = false
+            self.logger.warning("AICC probe failed; partitions stay paused", metadata: [LogKey.errorCode: "\(error.code)"])
+        }
+        self.feed(sink) { $0.probeAnswered(success: success, now: Date()) }
+    }
+
+    // MARK: Kafka
+
+    private func publish(_ id: RecordID, _ payload: ResultPayload, _ sink: Sink) async {
+        let bytes: [UInt8]
+        switch payload {
+        case .fresh(let result):
+            bytes = Self.encode(result)
+            self.logResult(result)
+        case .stored(let stored, _):
+            bytes = stored
+        }
+        let message = KafkaProducerMessage(topic: self.configuration.resultsTopic, key: payload.idempotencyKey, value: bytes)
+        guard await self.send(message, what: "result") else { return }
+        self.feed(sink) { $0.published(id, now: Date()) }
+    }
+
+    private func deadLetter(_ id: RecordID, _ errors: [ContractError], _ sink: Sink) async {
+        guard let original = self.side.withLockedValue({ $0.deadLetter[id] }) else {
+            // Dropped by a revocation meanwhile: the next owner reads it again.
+            return
+        }
+        let first = errors.first
+        var headers = original.headers
+        headers.append(KafkaHeader(key: DeadLetterHeader.errorCode, string: first?.code ?? "decode"))
+        headers.append(KafkaHeader(key: DeadLetterHeader.errorMessage, string: errors.map(\.description).joined(separator: "; ")))
+        headers.append(KafkaHeader(key: DeadLetterHeader.sourceTopic, string: original.topic))
+        headers.append(KafkaHeader(key: DeadLetterHeader.sourcePartition, string: String(original.partition)))
+        headers.append(KafkaHeader(key: DeadLetterHeader.sourceOffset, string: String(original.offset)))
+        headers.append(KafkaHeader(key: DeadLetterHeader.failedAt, string: RFC3339.format(Date())))
+        headers.append(KafkaHeader(key: DeadLetterHeader.workerId, string: self.configuration.owner.worker))
+        let message = KafkaProducerMessage(
+            topic: self.configuration.deadLetterTopic, key: original.key, value: original.value, headers: headers)
+        self.logger.notice("record dead-lettered", metadata: [
+            LogKey.topic: "\(original.topic)", LogKey.partition: "\(original.partition)", LogKey.offset: "\(original.offset)",
+            LogKey.errorCode: "\(first?.code ?? "decode")",
+        ])
+        guard await self.send(message, what: "dead-letter record") else { return }
+        self.side.withLockedValue { _ = $0.deadLetter.removeValue(forKey: id) }
+        self.feed(sink) { $0.published(id, now: Date()) }
+    }
+
+    /// Sends until Kafka acknowledges (retrying with backoff) or the task is
+    /// cancelled. Returns whether it was acknowledged.
+    private func send(_ message: KafkaProducerMessage, what: String) async -> Bool {
+        var backoff: Duration = .milliseconds(100)
+        while !Task.isCancelled {
+            do {
+                _ = try await self.producer.send(message)
+                return true
+            } catch {
+                let code = (error as? KafkaError)?.code ?? "kafka.unknown"
+                if code == "kafka.shutdown" { return false }
+                self.logger.warning("publishing a \(what) failed; retrying", metadata: [LogKey.errorCode: "\(code)"])
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(5))
+            }
+        }
+        return false
+    }
+
+    // MARK: Helpers
+
+    /// Runs a store operation until it succeeds, retrying errors with backoff
+    /// (the store being out must pause work, never fail requests). Returns
+    /// `nil` when cancelled (or, for an operation that can lose its claim,
+    /// when it did).
+    private func retrying<T: Sendable>(_ what: String, _ operation: () async throws(StoreError) -> T) async -> T? {
+        let value: T?? = try? await self.retryingThrowingClaimLost(what, "", operation)
+        return value ?? nil
+    }
+
+    /// ``retrying(_:_:)``, except that `store.claim.lost` is thrown: the
+    /// caller must give up what it was doing for that claim.
+    private func retryingThrowingClaimLost<T: Sendable>(
+        _ what: String, _ subject: String, _ operation: () async throws(StoreError) -> T
+    ) async throws(StoreError) -> T? {
+        var backoff: Duration = .milliseconds(50)
+        while !Task.isCancelled {
+            do {
+                return try await operation()
+            } catch {
+                if error.code == StoreError.claimLost("").code { throw error }
+                self.logger.warning("store operation failed; retrying", metadata: [
+                    "store.operation": "\(what)", LogKey.errorCode: "\(error.code)",
+                ])
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(5))
+            }
+        }
+        return nil
+    }
+
+    private static func sleep(until date: Date) async -> Bool {
+        let delay = date.timeIntervalSinceNow
+        if delay > 0 {
+            do {
+                try await Task.sleep(for: .seconds(delay))
+            } catch {
+                return false
+            }
+        }
+        return !Task.isCancelled
+    }
+
+    static func encode(_ result: NotificationResult) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // NotificationResult's encoding cannot fail (strings, numbers, dates as RFC 3339 text).
+        return (try? Array(encoder.encode(result))) ?? []
+    }
+
+    func logger(for request: NotificationRequest) -> Logger {
+        var logger = self.logger
+        logger[metadataKey: LogKey.requestID] = "\(request.requestId)"
+        logger[metadataKey: LogKey.idempotencyKey] = "\(request.idempotencyKey)"
+        logger[metadataKey: LogKey.called] = "\(PhoneNumberMask.mask(request.called))"
+        return logger
+    }
+
+    func logger(for result: NotificationResult) -> Logger {
+        var logger = self.logger
+        logger[metadataKey: LogKey.requestID] = "\(result.requestId)"
+        logger[metadataKey: LogKey.idempotencyKey] = "\(result.idempotencyKey)"
+        logger[metadataKey: LogKey.topic] = "\(result.source.topic)"
+        logger[metadataKey: LogKey.partition] = "\(result.source.partition)"
+        logger[metadataKey: LogKey.offset] = "\(result.source.offset)"
+        return logger
+    }
+
+    private func logResult(_ result: NotificationResult) {
+        var metadata: Logger.Metadata = [LogKey.outcome: "\(result.outcome.rawValue)", LogKey.attempt: "\(result.attempts)"]
+        if let serial = result.callSerialNo { metadata[LogKey.callSerialNo] = "\(serial)" }
+        if let error = result.error { metadata[LogKey.errorCode] = "\(error.code)" }
+        self.logger(for: result).info("result", metadata: metadata)
+    }
+}
+
+extension NotificationResult.AICCAnswer {
+    init(_ answer: AICCAnswer) {
+        self.init(httpStatus: answer.httpStatus, retCode: answer.retCode, retMsg: answer.retMsg)
+    }
+}
+
+extension Duration {
+    var seconds: TimeInterval {
+        let (seconds, attoseconds) = self.components
+        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,257 @@
+public import AICC
+import Foundation
+public import Kafka
+public import Logging
+import NIOConcurrencyHelpers
+import NotifyCore
+public import NotifyStore
+public import ServiceLifecycle
+
+/// The worker's pipeline (product §4): consume → decode and validate → claim
+/// in the idempotency store → call AICC → record the outcome → publish the
+/// result → commit the input offset.
+///
+/// The decisions are ``DispatchMachine``'s, a pure state machine held in a
+/// lock; this service feeds it events and performs the actions it returns,
+/// each as a child task of one task group inside ``run()`` (no unstructured
+/// tasks), and feeds every answer back. The machine's own quick effects —
+/// pausing and resuming partitions, handing positions to the committer — run
+/// inside the lock so they happen in the order the machine decided them.
+///
+/// `run()` also runs the consumer (it owns its events), so shutdown happens in
+/// the right order: on graceful shutdown it stops taking work and pauses every
+/// partition, lets in-flight records finish for up to
+/// ``Configuration/drainTimeout``, commits, then closes the consumer (which
+/// revokes the partitions and leaves the group). Records still unfinished are
+/// abandoned: their claims stay in the store, so the next owner finds them. The
+/// producer and the store must outlive this service (start them before it in
+/// the `ServiceGroup`).
+public final class DispatchService: Service, Sendable {
+    typealias Action = DispatchMachine.Action
+    typealias Sink = AsyncStream<[Action]>.Continuation
+
+    /// What the dispatch loop keeps beside the machine.
+    struct SideState {
+        /// Raw records bound for the dead-letter topic (value and headers untouched).
+        var deadLetter: [RecordID: KafkaConsumerMessage] = [:]
+        /// When a graceful shutdown stops waiting for in-flight work.
+        var drainDeadline: ContinuousClock.Instant?
+    }
+
+    /// The settings.
+    public let configuration: Configuration
+
+    let consumer: KafkaConsumer
+    let producer: KafkaProducer
+    let store: any IdempotencyStore
+    let aicc: AICCClient
+    let logger: Logger
+    let decoder = RequestDecoder()
+    let machine: NIOLockedValueBox<DispatchMachine>
+    let side = NIOLockedValueBox(SideState())
+    let committer: OffsetCommitter
+
+    /// Creates the service. `consumer` must be subscribed to the requests
+    /// topic and not yet running; this service runs it.
+    public init(
+        configuration: Configuration, consumer: KafkaConsumer, producer: KafkaProducer, store: any IdempotencyStore,
+        aicc: AICCClient, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.consumer = consumer
+        self.producer = producer
+        self.store = store
+        self.aicc = aicc
+        var logger = logger
+        logger[metadataKey: LogKey.workerID] = "\(configuration.owner.worker)"
+        self.logger = logger
+        self.machine = NIOLockedValueBox(DispatchMachine(configuration: configuration.machine))
+        self.committer = OffsetCommitter(consumer: consumer, logger: logger)
+    }
+
+    /// Whether AICC is considered out (the breaker is open): report not ready.
+    public var isOutage: Bool { self.machine.withLockedValue { $0.isOutage } }
+
+    /// Records in the worker, not yet finished (parked ones included).
+    public var inFlight: Int { self.machine.withLockedValue { $0.inFlight } }
+
+    // MARK: The loop
+
+    /// Runs the consumer and the pipeline until graceful shutdown (or until
+    /// the consumer fails fatally, which is thrown).
+    public func run() async throws {
+        let (actions, sink) = AsyncStream.makeStream(of: [Action].self)
+        self.logger.info("dispatch starting", metadata: [LogKey.incarnation: "\(self.configuration.owner.incarnation)"])
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await self.consumer.run() }
+            group.addTask { await self.committer.run() }
+            group.addTask {
+                defer { sink.finish() }
+                try await self.consumeEvents(sink)
+            }
+            group.addTask { await self.drainOnShutdown(sink) }
+            for await batch in actions {
+                for action in batch {
+                    self.perform(action, sink, in: &group)
+                }
+            }
+            // The consumer has closed: abandon what is left (timers, calls past the bound).
+            group.cancelAll()
+        }
+        self.logger.info("dispatch stopped")
+    }
+
+    private func consumeEvents(_ sink: Sink) async throws {
+        for await event in self.consumer.events {
+            switch event {
+            case .message(let message):
+                self.received(message, sink)
+            case .partitionsAssigned(let partitions):
+                self.logger.info("partitions assigned", metadata: [LogKey.partitions: "\(partitions)"])
+                self.committer.assigned(partitions)
+                self.feed(sink) { $0.partitionsAssigned(partitions.map(TopicPartition.init)) }
+            case .partitionsRevoked(let revocation):
+                await self.revoke(revocation, sink)
+            case .error(let error):
+                if error.isFatal {
+                    self.logger.critical("Kafka consumer failed", metadata: [LogKey.errorCode: "\(error.code)"])
+                    throw error
+                }
+                self.logger.warning("Kafka consumer error (librdkafka retries)", metadata: [LogKey.errorCode: "\(error.code)"])
+            }
+        }
+    }
+
+    private func received(_ message: KafkaConsumerMessage, _ sink: Sink) {
+        let id = RecordID(partition: TopicPartition(message.topicPartition), offset: message.offset)
+        let inbound = InboundRecord(value: message.value, headers: message.headers.map { (key: $0.key, value: $0.value) })
+        let decoded = self.decoder.decode(inbound)
+        if decoded.kind != .valid {
+            var logger = self.logger
+            logger[metadataKey: LogKey.topic] = "\(message.topic)"
+            logger[metadataKey: LogKey.partition] = "\(message.partition)"
+            logger[metadataKey: LogKey.offset] = "\(message.offset)"
+            if let requestId = decoded.requestId { logger[metadataKey: LogKey.requestID] = "\(requestId)" }
+            logger.notice("invalid request", metadata: [
+                LogKey.errorCode: "\(decoded.errors.first?.code ?? "validation")",
+                LogKey.errorMessage: "\(decoded.errors.first?.message ?? "")",
+            ])
+        }
+        if decoded.shouldDeadLetter {
+            self.side.withLockedValue { $0.deadLetter[id] = message }
+        }
+        let record = DispatchRecord(id: id, key: message.key, decoded: decoded)
+        self.feed(sink) { $0.recordReceived(record, now: Date()) }
+    }
+
+    /// Finishes (within the bound) or abandons in-flight work of revoked
+    /// partitions, commits, then lets the consumer give them up.
+    private func revoke(_ revocation: KafkaRevocation, _ sink: Sink) async {
+        let kafkaPartitions = revocation.partitions
+        let partitions = kafkaPartitions.map(TopicPartition.init)
+        self.logger.info("partitions revoked", metadata: [
+            LogKey.partitions: "\(kafkaPartitions)", "kafka.lost": "\(revocation.isLost)",
+        ])
+        if revocation.isLost {
+            // Another member may own them already: commit nothing, drop everything.
+            self.committer.revoked(kafkaPartitions)
+            self.feed(sink) { $0.partitionsRevoked(partitions, now: Date()) }
+            revocation.acknowledge()
+            return
+        }
+        self.feed(sink) { $0.revocationStarted(partitions) }
+        var deadline = ContinuousClock.now + self.configuration.drainTimeout
+        if let shutdownDeadline = self.side.withLockedValue({ $0.drainDeadline }) { deadline = min(deadline, shutdownDeadline) }
+        await self.waitUntilDrained(partitions, deadline: deadline)
+        self.feed(sink) { $0.partitionsRevoked(partitions, now: Date()) }
+        await self.committer.flush(kafkaPartitions, timeout: .seconds(5))
+        self.committer.revoked(kafkaPartitions)
+        self.side.withLockedValue { side in
+            side.deadLetter = side.deadLetter.filter { !partitions.contains($0.key.partition) }
+        }
+        revocation.acknowledge()
+    }
+
+    /// On graceful shutdown: no new work, pause everything, drain within the
+    /// bound, then close the consumer (its revocation commits and leaves the group).
+    private func drainOnShutdown(_ sink: Sink) async {
+        do {
+            try await gracefulShutdown()
+        } catch {
+            return  // cancelled: the loop ended for another reason
+        }
+        let deadline = ContinuousClock.now + self.configuration.drainTimeout
+        self.side.withLockedValue { $0.drainDeadline = deadline }
+        self.logger.info("graceful shutdown: finishing in-flight records", metadata: [LogKey.inFlight: "\(self.inFlight)"])
+        self.feed(sink) { $0.shutdownRequested() }
+        await self.waitUntilDrained(nil, deadline: deadline)
+        let left = self.machine.withLockedValue { $0.inProgress(in: nil) }
+        if left > 0 {
+            self.logger.warning("graceful shutdown: abandoning unfinished records (their claims stay in the store)", metadata: [LogKey.inFlight: "\(left)"])
+        }
+        self.consumer.triggerGracefulShutdown()
+    }
+
+    private func waitUntilDrained(_ partitions: [TopicPartition]?, deadline: ContinuousClock.Instant) async {
+        while ContinuousClock.now < deadline, !Task.isCancelled {
+            let left = self.machine.withLockedValue { $0.inProgress(in: partitions.map(Set.init)) }
+            if left == 0 { return }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    // MARK: Feeding the machine
+
+    /// Applies an event to the machine; performs its quick effects (pause,
+    /// resume, commit) in the lock, in order; yields the rest to the loop.
+    func feed(_ sink: Sink, _ event: (inout DispatchMachine) -> [Action]) {
+        let rest: [Action] = self.machine.withLockedValue { machine in
+            let actions = event(&machine)
+            guard !actions.isEmpty else { return [] }
+            var rest: [Action] = []
+            rest.reserveCapacity(actions.count)
+            for action in actions {
+                switch action {
+                case .pause(let partitions):
+                    self.setPaused(partitions, true)
+                case .resume(let partitions):
+                    self.setPaused(partitions, false)
+                case .commit(let positions):
+                    self.committer.submit(positions.map(KafkaCommitPosition.init))
+                default:
+                    rest.append(action)
+                }
+            }
+            return rest
+        }
+        if !rest.isEmpty { sink.yield(rest) }
+    }
+
+    private func setPaused(_ partitions: [TopicPartition], _ paused: Bool) {
+        let kafka: [KafkaTopicPartition] = partitions.map { KafkaTopicPartition(topic: $0.topic, partition: $0.partition) }
+        do {
+            if paused {
+                try self.consumer.pause(kafka)
+                self.logger.info("partitions paused", metadata: [LogKey.partitions: "\(kafka)"])
+            } else {
+                try self.consumer.resume(kafka)
+                self.logger.info("partitions resumed", metadata: [LogKey.partitions: "\(kafka)"])
+            }
+        } catch {
+            // A partition revoked meanwhile: nothing to pause any more.
+            self.logger.debug("pause/resume refused", metadata: [LogKey.errorCode: "\((error as? KafkaError)?.code ?? "kafka.unknown")"])
+        }
+    }
+}
+
+extension KafkaCommitPosition {
+    init(_ position: CommitPosition) {
+        self.init(topic: position.partition.topic, partition: position.partition.partition, offset: position.offset)
+    }
+}
+
+extension TopicPartition {
+    init(_ partition: KafkaTopicPartition) {
+        self.init(topic: partition.topic, partition: partition.partition)
+    }
+}

@@ -1,0 +1,134 @@
+public import AICC
+import Foundation
+public import Kafka
+public import Logging
+import NotifyCore
+public import NotifyStore
+public import ServiceLifecycle
+
+/// A built worker, itself a `Service`: its parts in shutdown order and the
+/// AICC client they share. Make one with ``buildWorker(configuration:logger:)``
+/// and run it in a `ServiceGroup` (the command line adds SIGTERM/SIGINT).
+///
+/// ``run()`` runs, in this order, the idempotency store, the Kafka producer and
+/// the dispatch service (which runs the consumer) in a `ServiceGroup` of its
+/// own that follows the enclosing group's graceful shutdown, and shuts them
+/// down in reverse: dispatch first (stop fetching, drain within the bound,
+/// commit, leave the group), then the producer (flush what is still going
+/// out), then the store (close the file or pool). Then it closes the AICC client.
+public struct Worker: Service, Sendable {
+    /// The pipeline.
+    public let dispatch: DispatchService
+    /// The idempotency store.
+    public let store: any IdempotencyStore
+    /// The producer of results and dead-letter records.
+    public let producer: KafkaProducer
+    /// The AICC client.
+    public let aicc: AICCClient
+    /// The configuration it was built from.
+    public let configuration: WorkerConfiguration
+    let logger: Logger
+
+    /// The parts, in start order.
+    public var services: [any Service] { [self.store, self.producer, self.dispatch] }
+
+    /// Runs until graceful shutdown, then closes the AICC client. Throws what
+    /// a part threw.
+    public func run() async throws {
+        let group = ServiceGroup(configuration: .init(
+            services: self.services.map { .init(service: $0) },
+            logger: self.logger))
+        do {
+            try await group.run()
+        } catch {
+            try? await self.aicc.shutdown()
+            throw error
+        }
+        try await self.aicc.shutdown()
+    }
+}
+
+/// Builds the worker from its configuration: opens the store (running its
+/// migrations), creates the Kafka clients and the AICC client. Nothing runs
+/// until ``Worker/run()``.
+///
+/// - Throws: ``ConfigurationError`` for settings the parts refuse (a `store.url`
+///   the build cannot serve, a librdkafka property librdkafka rejects), or the
+///   part's own error (`StoreError`, `KafkaError`) when it cannot start.
+public func buildWorker(configuration: WorkerConfiguration, logger: Logger) async throws -> Worker {
+    let owner = StoreOwner(worker: configuration.worker.id, incarnation: UUID().uuidString.lowercased())
+
+    let store: any IdempotencyStore
+    let storeURL: StoreURL
+    do {
+        storeURL = try StoreURL.parse(configuration.store.url)
+    } catch {
+        throw ConfigurationError.invalid("store.url", error.message)
+    }
+    switch storeURL {
+    case .sqlite(let path):
+        store = try await SQLiteIdempotencyStore(
+            configuration: .init(path: path, retention: .seconds(configuration.store.retention)), logger: logger)
+    case .postgres:
+        throw ConfigurationError.invalid("store.url", "postgres:// stores are not built into this version yet; use sqlite:PATH")
+    }
+
+    let client = KafkaClientConfiguration(
+        bootstrapServers: configuration.kafka.bootstrapServers, clientID: "aicc-notify",
+        properties: configuration.kafka.properties)
+    let offsetReset: KafkaConsumerConfiguration.OffsetReset
+    switch configuration.kafka.autoOffsetReset {
+    case .earliest: offsetReset = .earliest
+    case .latest: offsetReset = .latest
+    }
+    let drainTimeout: Duration = .seconds(configuration.dispatch.drainTimeout)
+    // The consumer holds a revocation until dispatch acknowledges it, which
+    // takes at most the drain bound plus a final commit.
+    let revocationTimeout: Duration = drainTimeout + .seconds(10)
+    let consumerConfiguration = KafkaConsumerConfiguration(
+        groupID: configuration.kafka.groupID, topics: [configuration.kafka.topics.requests], client: client,
+        autoOffsetReset: offsetReset, revocationTimeout: revocationTimeout)
+    let producerConfiguration = KafkaProducerConfiguration(client: client)
+    let consumer: KafkaConsumer
+    let producer: KafkaProducer
+    do {
+        producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
+        consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
+    } catch {
+        await store.close()
+        if error.code == "kafka.config.invalid" {
+            throw ConfigurationError.invalid("kafka.properties", error.message)
+        }
+        throw error
+    }
+
+    var aiccConfiguration = AICCClient.Configuration(
+        baseURL: configuration.aicc.baseURL, appKey: configuration.aicc.appKey, appSecret: configuration.aicc.appSecret)
+    let tokenLifetime: Duration = .seconds(configuration.aicc.tokenLifetime)
+    let callTimeout: Duration = .seconds(configuration.aicc.timeout)
+    aiccConfiguration.tokenLifetime = tokenLifetime
+    aiccConfiguration.timeout = callTimeout
+    aiccConfiguration.maxConcurrency = configuration.aicc.maxConcurrency
+    aiccConfiguration.callsPerSecond = configuration.aicc.callsPerSecond
+    let aicc = try AICCClient(configuration: aiccConfiguration, backgroundLogger: logger)
+
+    let retry = RetryPolicy(
+        initialBackoff: configuration.retry.initialBackoff, maxBackoff: configuration.retry.maxBackoff,
+        maxAttempts: configuration.retry.maxAttempts)
+    let inDoubtPolicy: InDoubtPolicy
+    switch configuration.dispatch.inDoubtPolicy {
+    case .report: inDoubtPolicy = .report
+    case .retry: inDoubtPolicy = .retry
+    }
+    let machine = DispatchMachine.Configuration(
+        retry: retry, maxConcurrency: configuration.aicc.maxConcurrency,
+        flowControl: FlowControl(maxInFlight: configuration.dispatch.maxInFlight), inDoubtPolicy: inDoubtPolicy)
+    let claimLease: Duration = .seconds(configuration.dispatch.claimLease)
+    let dispatchConfiguration = DispatchService.Configuration(
+        resultsTopic: configuration.kafka.topics.results, deadLetterTopic: configuration.kafka.topics.deadLetter,
+        owner: owner, machine: machine, claimLease: claimLease, drainTimeout: drainTimeout)
+    let dispatch = DispatchService(
+        configuration: dispatchConfiguration, consumer: consumer, producer: producer, store: store, aicc: aicc,
+        logger: logger)
+    return Worker(dispatch: dispatch, store: store, producer: producer, aicc: aicc, configuration: configuration, logger: logger)
+}

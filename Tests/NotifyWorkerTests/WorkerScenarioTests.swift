@@ -1,0 +1,276 @@
+import AICCSimulator
+import Foundation
+import Kafka
+import NotifyCore
+import NotifyWorker
+import Testing
+
+/// The worker end to end in this process: mock Kafka over TCP, the AICC
+/// simulator over HTTP, a real SQLite file (issue #6, "Done when").
+@Suite(.serialized)
+struct WorkerScenarioTests {
+    @Test func thousandValidRequestsAreAcceptedOncePerKey() async throws {
+        try await WorkerHarness.with { h in
+            let requests = (0..<1000).map { TestRequest("r-\($0)", called: phoneNumber($0)) }
+            try await h.produce(requests: requests)
+            try await h.withWorker(h.configuration()) { _ in
+                let results = try await h.waitForResults(1000)
+                try await h.waitForCommittedEnd()
+                #expect(results.count == 1000)
+                #expect(Set(results.map(\.result.requestId)) == Set(requests.map(\.requestId)))
+                #expect(results.allSatisfy { $0.result.outcome == .accepted && $0.result.callSerialNo != nil })
+                #expect(results.allSatisfy { $0.key == $0.result.idempotencyKey })
+            }
+            let stats = h.simulator.stats
+            #expect(stats.totalCalls == 1000)
+            #expect(stats.accepted == 1000)
+            #expect(requests.allSatisfy { stats.calls(to: $0.called) == 1 })
+            // Published and nothing more: no result twice.
+            #expect(try h.results().count == 1000)
+        }
+    }
+
+    @Test func everyKeyThreeTimesMakesOneCallPerKey() async throws {
+        try await WorkerHarness.with { h in
+            // 100 keys, each sent by three requests with the same content.
+            let requests = (0..<300).map { TestRequest("r-\($0)", key: "k-\($0 % 100)", called: phoneNumber($0 % 100)) }
+            try await h.produce(requests: requests)
+            try await h.withWorker(h.configuration()) { _ in
+                let results = try await h.waitForResults(300)
+                try await h.waitForCommittedEnd()
+                #expect(results.count == 300)
+                let byKey = Dictionary(grouping: results.map(\.result), by: \.idempotencyKey)
+                #expect(byKey.count == 100)
+                for (key, group) in byKey {
+                    let accepted = group.filter { $0.outcome == .accepted }
+                    let duplicates = group.filter { $0.outcome == .duplicate }
+                    #expect(accepted.count == 1, "key \(key)")
+                    #expect(duplicates.count == 2, "key \(key)")
+                    let original = try #require(accepted.first)
+                    for duplicate in duplicates {
+                        #expect(duplicate.duplicateOf == .init(requestId: original.requestId, outcome: .accepted))
+                        #expect(duplicate.callSerialNo == original.callSerialNo)
+                        #expect(duplicate.attempts == 0)
+                    }
+                }
+            }
+            #expect(h.simulator.stats.totalCalls == 100)
+        }
+    }
+
+    @Test func redeliveryRepublishesTheStoredResultUnchanged() async throws {
+        try await WorkerHarness.with { h in
+            let request = TestRequest("r-redelivered", called: phoneNumber(7))
+            try await h.produce(requests: [request])
+            try await h.withWorker(h.configuration()) { _ in
+                try await h.waitForResults(1)
+                // The producer retries: the same request again.
+                try await h.produce(requests: [request])
+                try await h.waitForResults(2)
+            }
+            let results = try h.results()
+            #expect(results.count == 2)
+            #expect(results[0].raw == results[1].raw)
+            #expect(results[0].result.outcome == .accepted)
+            #expect(h.simulator.stats.totalCalls == 1)
+        }
+    }
+
+    @Test func sameKeyDifferentContentIsAConflict() async throws {
+        try await WorkerHarness.with { h in
+            try await h.produce(requests: [
+                TestRequest("r-first", key: "reused", called: phoneNumber(1), text: "Disk full"),
+                TestRequest("r-second", key: "reused", called: phoneNumber(1), text: "Something else entirely"),
+            ])
+            try await h.withWorker(h.configuration()) { _ in
+                let results = try await h.waitForResults(2)
+                let byId = Dictionary(uniqueKeysWithValues: results.map { ($0.result.requestId, $0.result) })
+                #expect(byId["r-first"]?.outcome == .accepted)
+                #expect(byId["r-second"]?.outcome == .rejected)
+                #expect(byId["r-second"]?.error?.code == "idempotency.conflict")
+            }
+            #expect(h.simulator.stats.totalCalls == 1)
+        }
+    }
+
+    @Test func invalidAndGarbageRecordsAreRejectedOrDeadLetteredWithoutCalls() async throws {
+        try await WorkerHarness.with { h in
+            let examples = ProcessSupport.repositoryRoot.appendingPathComponent("schemas/examples/invalid")
+            let files = try FileManager.default.contentsOfDirectory(atPath: examples.path).filter { $0.hasSuffix(".json") }.sorted()
+            #expect(files.count > 50)
+            var records: [(key: String?, value: [UInt8])] = try files.map { file in
+                (key: file, value: Array(try Data(contentsOf: examples.appendingPathComponent(file))))
+            }
+            var random = SplitMix64(seed: 6)
+            for index in 0..<50 {
+                records.append((key: "garbage-\(index)", value: (0..<(1 + Int(random.next() % 200))).map { _ in UInt8(truncatingIfNeeded: random.next()) }))
+            }
+            try await h.produce(records)
+            // The worker keeps going: a valid request after all of them.
+            try await h.produce(requests: [TestRequest("r-valid-after-garbage", called: phoneNumber(3))])
+
+            try await h.withWorker(h.configuration()) { _ in
+                try await h.waitForCommittedEnd(timeout: .seconds(60))
+            }
+            let results = try h.results()
+            let deadLetters = try h.records(of: h.deadLetterTopic)
+            // Every record is accounted for: a result, a dead-letter record, or both.
+            let input = try h.records(of: h.requestsTopic)
+            let resultOffsets = Set(results.map { "\($0.result.source.partition)/\($0.result.source.offset)" })
+            var deadOffsets: Set<String> = []
+            for record in deadLetters {
+                if let partition = record.header(DeadLetterHeader.sourcePartition), let offset = record.header(DeadLetterHeader.sourceOffset) {
+                    deadOffsets.insert("\(partition)/\(offset)")
+                }
+            }
+            for record in input {
+                #expect(resultOffsets.contains("\(record.partition)/\(record.offset)") || deadOffsets.contains("\(record.partition)/\(record.offset)"),
+                        "record \(record.partition)/\(record.offset) has neither a result nor a dead-letter record")
+            }
+            #expect(results.filter { $0.result.outcome == .rejected }.count == results.count - 1)
+            let contractFamilies = ["validation.", "decode.", "cloudevents."]
+            for published in results where published.result.outcome == .rejected {
+                let code = published.result.error?.code ?? ""
+                #expect(contractFamilies.contains { code.hasPrefix($0) }, "rejected with \(code)")
+            }
+            #expect(deadLetters.count >= 50)
+            for record in deadLetters {
+                for header in DeadLetterHeader.all {
+                    #expect(record.header(header) != nil, "dead-letter record lacks \(header)")
+                }
+                #expect(record.header(DeadLetterHeader.sourceTopic) == h.requestsTopic)
+                #expect(record.header(DeadLetterHeader.workerId) == "test-worker")
+            }
+            // The original bytes are untouched.
+            let garbage = records.filter { $0.key?.hasPrefix("garbage-") == true }
+            for original in garbage {
+                let copy = deadLetters.first { $0.key == original.key }
+                #expect(copy != nil, "\(original.key!) not dead-lettered")
+            }
+            #expect(results.first { $0.result.requestId == "r-valid-after-garbage" }?.result.outcome == .accepted)
+            #expect(h.simulator.stats.totalCalls == 1)
+        }
+    }
+
+    @Test func transientFaultsAreRetriedUntilAcceptedAndNeverCallTwice() async throws {
+        var simulator = AICCSimulator.Configuration()
+        simulator.faults = .init(http500: 0.1, retCode1: 0.1, retCode3: 0.1)
+        try await WorkerHarness.with(simulator: simulator) { h in
+            let requests = (0..<300).map { TestRequest("r-\($0)", called: phoneNumber($0)) }
+            try await h.produce(requests: requests)
+            let configuration = h.configuration { $0.retry.maxAttempts = 20 }
+            try await h.withWorker(configuration) { _ in
+                let results = try await h.waitForResults(300, timeout: .seconds(90))
+                #expect(results.allSatisfy { $0.result.outcome == .accepted })
+                #expect(results.contains { $0.result.attempts > 1 })
+            }
+            let stats = h.simulator.stats
+            #expect(stats.totalCalls > 300)
+            #expect(requests.allSatisfy { stats.acceptedCalls(to: $0.called) == 1 })
+            // No key reached AICC again after an accepted answer.
+            let calls = h.simulator.calls
+            for request in requests {
+                let mine = calls.filter { $0.called == request.called }
+                let firstAccepted = try #require(mine.firstIndex { $0.answer == "accepted" })
+                #expect(firstAccepted == mine.count - 1, "\(request.requestId) called after acceptance")
+            }
+        }
+    }
+
+    @Test func shortLivedTokensAreRefreshedWithoutFailures() async throws {
+        var simulator = AICCSimulator.Configuration()
+        simulator.tokenLifetime = .milliseconds(100)  // ~50 calls at 500 calls/s
+        try await WorkerHarness.with(simulator: simulator) { h in
+            let requests = (0..<500).map { TestRequest("r-\($0)", called: phoneNumber($0)) }
+            try await h.produce(requests: requests)
+            try await h.withWorker(h.configuration { $0.aicc.callsPerSecond = 500 }) { _ in
+                let results = try await h.waitForResults(500, timeout: .seconds(90))
+                for published in results where published.result.outcome != .accepted {
+                    Issue.record("\(published.result.requestId): \(published.raw)")
+                }
+            }
+            let stats = h.simulator.stats
+            #expect(stats.tokensIssued >= 5)
+            #expect(stats.accepted == 500)
+        }
+    }
+
+    @Test func anAICCOutagePausesAndEverythingIsAcceptedAfter() async throws {
+        try await WorkerHarness.with { h in
+            let requests = (0..<400).map { TestRequest("r-\($0)", called: phoneNumber($0)) }
+            try await h.produce(requests: Array(requests.prefix(100)))
+            try await h.withWorker(h.configuration { $0.aicc.callsPerSecond = 100 }) { worker in
+                try await h.waitForResults(100)
+                h.simulator.outage(for: .seconds(10))
+                try await h.produce(requests: Array(requests.dropFirst(100)))
+                var sawOutage = false
+                let deadline = ContinuousClock.now + .seconds(10)
+                while !sawOutage && ContinuousClock.now < deadline {
+                    sawOutage = worker.dispatch.isOutage
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                #expect(sawOutage, "the worker never paused for the outage")
+                let results = try await h.waitForResults(400, timeout: .seconds(90))
+                #expect(results.count == 400)
+                #expect(!results.contains { $0.result.outcome == .failed })
+                #expect(results.allSatisfy { $0.result.outcome == .accepted })
+                #expect(!worker.dispatch.isOutage)
+            }
+        }
+    }
+
+    @Test func expiredRequestsAreNotCalled() async throws {
+        try await WorkerHarness.with { h in
+            try await h.produce(requests: [
+                TestRequest("r-stale", called: phoneNumber(1), expiresAt: "2020-01-01T00:00:00Z"),
+                TestRequest("r-fresh", called: phoneNumber(2), expiresAt: "2999-01-01T00:00:00Z"),
+            ])
+            try await h.withWorker(h.configuration()) { _ in
+                let results = try await h.waitForResults(2)
+                let byId = Dictionary(uniqueKeysWithValues: results.map { ($0.result.requestId, $0.result) })
+                #expect(byId["r-stale"]?.outcome == .expired)
+                #expect(byId["r-stale"]?.error?.code == "dispatch.deadline")
+                #expect(byId["r-stale"]?.attempts == 0)
+                #expect(byId["r-fresh"]?.outcome == .accepted)
+            }
+            #expect(h.simulator.stats.calls(to: phoneNumber(1)) == 0)
+            #expect(h.simulator.stats.totalCalls == 1)
+        }
+    }
+
+    @Test func sameKafkaKeyReachesAICCInOffsetOrder() async throws {
+        var simulator = AICCSimulator.Configuration()
+        simulator.jitter = .milliseconds(20)  // answers out of order if calls overlapped
+        try await WorkerHarness.with(partitions: 2, simulator: simulator) { h in
+            // Three Kafka keys, 30 requests each, each with its own idempotency key.
+            var records: [(key: String?, value: [UInt8])] = []
+            for index in 0..<90 {
+                let request = TestRequest("r-\(index)", key: "idem-\(index)", called: phoneNumber(index % 3), text: "step \(index / 3)")
+                records.append((key: "alert-\(index % 3)", value: request.bytes))
+            }
+            try await h.produce(records)
+            try await h.withWorker(h.configuration()) { _ in
+                try await h.waitForResults(90)
+            }
+            // The order Kafka holds them in (sends are concurrent, so offsets, not indexes, decide).
+            func step(_ text: String?) -> Int? {
+                guard let text, let range = text.range(of: "step ") else { return nil }
+                return Int(text[range.upperBound...].prefix { $0.isNumber })
+            }
+            let input = try h.records(of: h.requestsTopic).sorted { ($0.partition, $0.offset) < ($1.partition, $1.offset) }
+            let calls = h.simulator.calls.sorted { $0.uptime < $1.uptime }
+            for stream in 0..<3 {
+                var inOffsetOrder: [Int] = []
+                for record in input where record.key == "alert-\(stream)" {
+                    if let step = step(record.payload) { inOffsetOrder.append(step) }
+                }
+                var reached: [Int] = []
+                for call in calls where call.called == phoneNumber(stream) {
+                    if let step = step(call.voiceContent) { reached.append(step) }
+                }
+                #expect(inOffsetOrder.count == 30)
+                #expect(reached == inOffsetOrder, "stream \(stream) reached AICC as \(reached), offsets hold \(inOffsetOrder)")
+            }
+        }
+    }
+}
