@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "Kafka", targets: ["Kafka"]),
         .library(name: "AICC", targets: ["AICC"]),
         .library(name: "AICCSimulator", targets: ["AICCSimulator"]),
+        .library(name: "AICCWire", targets: ["AICCWire"]),
         .library(name: "NotifyCore", targets: ["NotifyCore"]),
         .library(name: "NotifyWorker", targets: ["NotifyWorker"]),
         .library(name: "NotifyStore", targets: ["NotifyStore"]),
@@ -55,6 +56,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: AICC wire facts shared by the simulator and the callback endpoint
+        .target(
+            name: "AICCWire",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: AICC adapter (HTTP client) and the AICC simulator
         .target(
             name: "AICC",
@@ -70,6 +80,7 @@ let package = Package(
         .target(
             name: "AICCSimulator",
             dependencies: [
+                "AICCWire",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -109,6 +120,36 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: HTTP endpoint: status callbacks, /healthz, /readyz, /metrics
+        .target(
+            name: "NotifyHTTP",
+            dependencies: [
+                "AICCWire",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: The demo: the worker with in-process mock Kafka, simulator and SQLite
+        .target(
+            name: "NotifyDemo",
+            dependencies: [
+                "AICCSimulator",
+                "Kafka",
+                "NotifyCore",
+                "NotifyWorker",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Idempotency store (SQLite embedded; PostgreSQL later)
         .target(
             name: "NotifyStore",
@@ -140,9 +181,11 @@ let package = Package(
         .executableTarget(
             name: "aicc-notify",
             dependencies: [
+                "AICCWire",
                 "Kafka",
                 "AICCSimulator",
                 "NotifyCore",
+                "NotifyDemo",
                 "NotifyWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -176,6 +219,7 @@ let package = Package(
         .testTarget(
             name: "AICCSimulatorTests",
             dependencies: [
+                "AICCWire",
                 "AICCSimulator",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -1,3 +1,4 @@
+public import AICCWire
 extension AICCSimulator {
     /// The simulator's settings. Everything but ``host`` and ``port`` can be changed while
     /// it runs, with ``AICCSimulator/configure(_:)`` or `POST /_sim/config`.

@@ -1,3 +1,4 @@
+import AICCWire
 import Foundation
 import Logging
 

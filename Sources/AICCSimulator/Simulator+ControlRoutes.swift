@@ -1,3 +1,4 @@
+public import AICCWire
 import Foundation
 import Hummingbird
 

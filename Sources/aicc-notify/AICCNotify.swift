@@ -15,6 +15,7 @@ struct AICCNotify: AsyncParsableCommand {
         discussion: "Exit codes: 0 success, 1 a check failed, 2 usage or configuration error.",
         subcommands: [
             RunCommand.self,
+            DemoCommand.self,
             KafkaMockCommand.self,
             ValidateCommand.self,
             SimulateAICCCommand.self,

@@ -1,3 +1,4 @@
+import AICCWire
 import AICCSimulator
 import ArgumentParser
 import Foundation

@@ -1,0 +1,332 @@
+public import AICCSimulator
+import Foundation
+import Kafka
+public import Logging
+import NIOConcurrencyHelpers
+import NotifyCore
+import NotifyWorker
+import ServiceLifecycle
+
+/// `aicc-notify demo`: the whole product in one process, with nothing to set
+/// up — librdkafka's mock cluster (real Kafka protocol on loopback), the AICC
+/// simulator (real HTTP on loopback) and a SQLite store in a temp directory.
+///
+/// It produces a mix of requests (valid ones, duplicates, invalid ones, an
+/// expired one, a record that is not a request at all), runs the real worker
+/// until every record has its result or dead-letter record, then prints one
+/// row per request and a summary that it checks against what the simulator
+/// recorded.
+public struct Demo: Sendable {
+    /// What to run.
+    public struct Options: Sendable {
+        /// Valid, distinct requests to send (default 12); the mix adds
+        /// duplicates, invalid ones, an expired one and a garbage record.
+        public var count: Int = 12
+        /// Rate (0…1) of AICC answers that are transient faults (retCode 1),
+        /// so that some requests are retried. Default 0.15.
+        public var transientFaultRate: Double = 0.15
+        /// Fault and latency seed, so that a run is repeatable. Default 7.
+        public var seed: UInt64 = 7
+        /// Give up waiting after this long. Default 60 s.
+        public var timeout: Duration = .seconds(60)
+
+        public init() {}
+    }
+
+    /// One printed row.
+    public struct Row: Sendable, Equatable {
+        public var requestId: String
+        public var called: String
+        public var outcome: String
+        public var callSerialNo: String
+        public var callStatus: String
+        public var attempts: String
+        public var note: String
+    }
+
+    /// What a run showed.
+    public struct Report: Sendable {
+        public var rows: [Row]
+        public var outcomes: [String: Int]
+        public var deadLettered: Int
+        public var simulatorCalls: Int
+        public var simulatorAccepted: Int
+        /// The accepted results' serial numbers are exactly the simulator's accepted calls.
+        public var matchesSimulator: Bool
+        public var elapsed: Duration
+    }
+
+    public let options: Options
+    let logger: Logger
+
+    public init(options: Options, logger: Logger) {
+        self.options = options
+        self.logger = logger
+    }
+
+    struct Planned: Sendable {
+        var requestId: String?
+        var key: String
+        var value: [UInt8]
+        var called: String?
+        var note: String
+    }
+
+    /// Runs the demo; `progress` receives one line now and then.
+    public func run(progress: @escaping @Sendable (String) -> Void) async throws -> Report {
+        let started = ContinuousClock.now
+        let cluster = try KafkaMockCluster(brokers: 1, logger: self.logger)
+        defer { cluster.shutdown() }
+        let topics = (requests: "notification.requests", results: "notification.results", deadLetter: "notification.requests.dlq")
+        try cluster.createTopic(topics.requests, partitions: 3)
+        try cluster.createTopic(topics.results, partitions: 3)
+        try cluster.createTopic(topics.deadLetter, partitions: 1)
+        try cluster.createTopic("notification.callbacks", partitions: 3)
+
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("aicc-notify-demo-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+
+        var simulatorConfiguration = AICCSimulator.Configuration()
+        simulatorConfiguration.latency = .milliseconds(20)
+        simulatorConfiguration.jitter = .milliseconds(30)
+        simulatorConfiguration.faults = .init(retCode1: self.options.transientFaultRate)
+        simulatorConfiguration.seed = self.options.seed
+        let plan = Self.plan(count: self.options.count)
+
+        return try await AICCSimulator.withRunning(configuration: simulatorConfiguration, logger: self.logger) { simulator in
+            var configuration = WorkerConfiguration(aicc: .init(
+                baseURL: try await simulator.baseURL(), appKey: simulatorConfiguration.appKey,
+                appSecret: simulatorConfiguration.appSecret))
+            configuration.worker.id = "demo"
+            configuration.kafka.bootstrapServers = cluster.bootstrapServers
+            configuration.kafka.groupID = "aicc-notify-demo"
+            configuration.kafka.properties = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
+            configuration.store.url = "sqlite:" + directory.appendingPathComponent("store.db").path
+            configuration.retry.initialBackoff = 0.2
+            configuration.retry.maxBackoff = 1
+            configuration.dispatch.drainTimeout = 5
+
+            progress("mock Kafka at \(cluster.bootstrapServers), AICC simulator at \(configuration.aicc.baseURL), store in \(directory.path)")
+            try await self.produce(plan, to: topics.requests, servers: cluster.bootstrapServers)
+            progress("produced \(plan.count) records to \(topics.requests)")
+
+            let worker = try await buildWorker(configuration: configuration, logger: self.logger)
+            let group = ServiceGroup(configuration: .init(services: [worker], logger: self.logger))
+            let collected = try await withThrowingTaskGroup(of: Collected?.self) { tasks in
+                tasks.addTask {
+                    try await group.run()
+                    return nil
+                }
+                tasks.addTask {
+                    let expectedResults = Set(plan.compactMap(\.requestId)).count
+                    let expectedDead = plan.filter { $0.requestId == nil }.count
+                    return try await self.collect(
+                        results: topics.results, deadLetter: topics.deadLetter, servers: cluster.bootstrapServers,
+                        expectedResults: expectedResults, expectedDeadLetters: expectedDead, progress: progress)
+                }
+                var collected: Collected?
+                for try await value in tasks {
+                    if let value {
+                        collected = value
+                        await group.triggerGracefulShutdown()
+                    }
+                }
+                return collected
+            }
+            guard let collected else { throw DemoError("the worker stopped before every record was processed") }
+            return self.report(plan: plan, collected: collected, simulator: simulator, elapsed: ContinuousClock.now - started)
+        }
+    }
+
+    // MARK: The mix
+
+    static func plan(count: Int) -> [Planned] {
+        func request(_ id: String, key: String? = nil, called: String, text: String, expiresAt: String? = nil) -> [UInt8] {
+            var json = #"{"requestId":"\#(id)","#
+            if let key { json += #""idempotencyKey":"\#(key)","# }
+            json += #""called":"\#(called)","voiceContent":[{"text":"\#(text)"}],"priority":3"#
+            if let expiresAt { json += #","expiresAt":"\#(expiresAt)""# }
+            json += #","attributes":{"alert":"\#(id)","team":"storage"}}"#
+            return Array(json.utf8)
+        }
+        let count = max(1, count)
+        var plan: [Planned] = []
+        for index in 0..<count {
+            let called = "+86138" + String(format: "%08d", 10_000 + index)
+            let id = "alert-\(index + 1)"
+            plan.append(.init(requestId: id, key: id, value: request(id, called: called, text: "Disk full on db-\(index + 1)"), called: called, note: "valid"))
+        }
+        // A producer retry of the first request, and a second alert about the same incident.
+        let first = plan[0]
+        plan.append(.init(requestId: first.requestId, key: first.key, value: first.value, called: first.called, note: "redelivered"))
+        let firstCalled = first.called ?? ""
+        plan.append(.init(
+            requestId: "alert-1-again", key: first.key,
+            value: request("alert-1-again", key: first.key, called: firstCalled, text: "Disk full on db-1"),
+            called: firstCalled, note: "same key, same content"))
+        plan.append(.init(
+            requestId: "alert-1-reused", key: first.key,
+            value: request("alert-1-reused", key: first.key, called: firstCalled, text: "Something else"),
+            called: firstCalled, note: "same key, other content"))
+        plan.append(.init(
+            requestId: "stale-alert", key: "stale-alert",
+            value: request("stale-alert", called: "+8613900000001", text: "Old news", expiresAt: "2020-01-01T00:00:00Z"),
+            called: "+8613900000001", note: "expiresAt passed"))
+        plan.append(.init(
+            requestId: "bad-number", key: "bad-number", value: request("bad-number", called: "call me maybe", text: "Hi"),
+            called: "call me maybe", note: "invalid called"))
+        plan.append(.init(requestId: nil, key: "garbage", value: Array("not json at all \u{1F4A5}".utf8), called: nil, note: "not a request"))
+        return plan
+    }
+
+    private func produce(_ plan: [Planned], to topic: String, servers: String) async throws {
+        let producer = try KafkaProducer(configuration: .init(client: .init(bootstrapServers: servers), flushTimeout: .seconds(10)), logger: self.logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await producer.run() }
+            // One at a time, so offsets follow the plan.
+            for record in plan {
+                _ = try await producer.send(KafkaProducerMessage(topic: topic, key: record.key, value: record.value))
+            }
+            producer.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+
+    // MARK: Reading back
+
+    struct Collected: Sendable {
+        var results: [NotificationResult]
+        var deadLetters: [KafkaConsumerMessage]
+    }
+
+    private func collect(
+        results: String, deadLetter: String, servers: String, expectedResults: Int, expectedDeadLetters: Int,
+        progress: @Sendable (String) -> Void
+    ) async throws -> Collected {
+        let consumer = try KafkaConsumer(
+            configuration: .init(groupID: "aicc-notify-demo-reader", topics: [results, deadLetter], client: .init(bootstrapServers: servers)),
+            logger: self.logger)
+        let timeout = self.options.timeout
+        return try await withThrowingTaskGroup(of: Collected?.self) { tasks in
+            tasks.addTask {
+                try await consumer.run()
+                return nil
+            }
+            tasks.addTask {
+                // Past the deadline, stop reading; what is missing is reported below.
+                try? await Task.sleep(for: timeout)
+                if !Task.isCancelled { consumer.triggerGracefulShutdown() }
+                return nil
+            }
+            var collected = Collected(results: [], deadLetters: [])
+            var lastReport = ContinuousClock.now
+            for await event in consumer.events {
+                switch event {
+                case .message(let message) where message.topic == results:
+                    if let result = try? JSONDecoder().decode(NotificationResult.self, from: Data(message.value)) {
+                        collected.results.append(result)
+                    }
+                case .message(let message):
+                    collected.deadLetters.append(message)
+                case .partitionsRevoked(let revocation):
+                    revocation.acknowledge()
+                default:
+                    break
+                }
+                let distinct = Set(collected.results.map(\.requestId)).count
+                if ContinuousClock.now - lastReport > .milliseconds(500) {
+                    lastReport = .now
+                    progress("… \(distinct)/\(expectedResults) results, \(collected.deadLetters.count)/\(expectedDeadLetters) dead-lettered")
+                }
+                if distinct >= expectedResults && collected.deadLetters.count >= expectedDeadLetters { break }
+            }
+            consumer.triggerGracefulShutdown()
+            for await event in consumer.events {
+                if case .partitionsRevoked(let revocation) = event { revocation.acknowledge() }
+            }
+            tasks.cancelAll()
+            let distinct = Set(collected.results.map(\.requestId)).count
+            guard distinct >= expectedResults && collected.deadLetters.count >= expectedDeadLetters else {
+                throw DemoError("only \(distinct) of \(expectedResults) results and \(collected.deadLetters.count) of \(expectedDeadLetters) dead-letter records within \(timeout)")
+            }
+            return collected
+        }
+    }
+
+    private func report(plan: [Planned], collected: Collected, simulator: AICCSimulator, elapsed: Duration) -> Report {
+        // The latest result per request id (a redelivered request gets its stored result again).
+        var latest: [String: NotificationResult] = [:]
+        for result in collected.results { latest[result.requestId] = result }
+        var rows: [Row] = []
+        var seen: Set<String> = []
+        for planned in plan {
+            guard let requestId = planned.requestId else {
+                rows.append(Row(
+                    requestId: "(none)", called: "—", outcome: "dead-lettered", callSerialNo: "—", callStatus: "—",
+                    attempts: "—", note: planned.note))
+                continue
+            }
+            let isRepeat = !seen.insert(requestId).inserted
+            let result = latest[requestId]
+            rows.append(Row(
+                requestId: requestId + (isRepeat ? " (again)" : ""),
+                called: planned.called.map(PhoneNumberMask.mask) ?? "—",
+                outcome: result?.outcome.rawValue ?? "missing",
+                callSerialNo: result?.callSerialNo ?? "—",
+                callStatus: "—",
+                attempts: result.map { String($0.attempts) } ?? "—",
+                note: [planned.note, result?.error?.code].compactMap { $0 }.joined(separator: ": ")))
+        }
+        var outcomes: [String: Int] = [:]
+        for result in latest.values { outcomes[result.outcome.rawValue, default: 0] += 1 }
+        let accepted = Set(latest.values.filter { $0.outcome == .accepted }.compactMap(\.callSerialNo))
+        let calls = simulator.calls
+        let simulatorAccepted = Set(calls.compactMap { $0.answer == "accepted" ? $0.callSerialNo : nil })
+        return Report(
+            rows: rows, outcomes: outcomes, deadLettered: collected.deadLetters.count, simulatorCalls: calls.count,
+            simulatorAccepted: simulatorAccepted.count, matchesSimulator: accepted == simulatorAccepted, elapsed: elapsed)
+    }
+}
+
+extension Demo.Report {
+    /// The table and the summary line, as printed.
+    public var text: String {
+        let header = Demo.Row(
+            requestId: "requestId", called: "called", outcome: "outcome", callSerialNo: "callSerialNo",
+            callStatus: "call status", attempts: "attempts", note: "what it was")
+        let columns: [(Demo.Row) -> String] = [\.requestId, \.called, \.outcome, \.callSerialNo, \.callStatus, \.attempts, \.note]
+        let all = [header] + self.rows
+        let widths = columns.map { column in all.map { column($0).count }.max() ?? 0 }
+        func line(_ row: Demo.Row) -> String {
+            zip(columns, widths).map { column, width in
+                let text = column(row)
+                return text + String(repeating: " ", count: max(0, width - text.count))
+            }.joined(separator: "  ").trimmingTrailingSpaces()
+        }
+        var lines = [line(header), widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")]
+        lines += self.rows.map(line)
+        let outcomes = self.outcomes.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+        let seconds = Double(self.elapsed.components.seconds) + Double(self.elapsed.components.attoseconds) / 1e18
+        lines.append("")
+        lines.append(
+            "summary: \(self.outcomes.values.reduce(0, +)) requests: \(outcomes); \(self.deadLettered) dead-lettered; "
+                + "the simulator recorded \(self.simulatorCalls) calls, \(self.simulatorAccepted) accepted; "
+                + "results \(self.matchesSimulator ? "match" : "DO NOT match") the simulator; "
+                + String(format: "%.1f s", seconds))
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension String {
+    fileprivate func trimmingTrailingSpaces() -> String {
+        var text = self
+        while text.hasSuffix(" ") { text.removeLast() }
+        return text
+    }
+}
+
+struct DemoError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

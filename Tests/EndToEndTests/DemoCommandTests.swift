@@ -1,0 +1,36 @@
+import Foundation
+import Testing
+
+/// `aicc-notify demo` as a user runs it (issue #9): exit 0, a row per record,
+/// and a summary that agrees with what the simulator recorded.
+@Suite("aicc-notify demo", .timeLimit(.minutes(3)))
+struct DemoCommandTests {
+    @Test("The demo runs to exit 0 and its table matches the simulator")
+    func demo() throws {
+        let output = try ProcessSupport.run(ProcessSupport.binary, ["demo", "--count", "10"])
+        #expect(output.status == 0, "\(output.stderr)")
+        let lines = output.stdout.split(separator: "\n").map(String.init)
+        let summary = try #require(lines.last { $0.hasPrefix("summary: ") }, "\(output.stdout)")
+        #expect(summary.contains("results match the simulator"), "\(summary)")
+        // 10 valid + duplicate + conflict + expired + invalid = 14 distinct requests (the redelivery has a requestId seen before).
+        #expect(summary.hasPrefix("summary: 14 requests: 10 accepted, "), "\(summary)")
+        #expect(summary.contains("1 duplicate"), "\(summary)")
+        #expect(summary.contains("2 rejected"), "\(summary)")
+        #expect(summary.contains("1 expired"), "\(summary)")
+        #expect(summary.contains("1 dead-lettered"), "\(summary)")
+        #expect(summary.contains("calls, 10 accepted;"), "\(summary)")  // the simulator's own count of accepted calls
+
+        let rows = lines.filter { $0.hasPrefix("alert-") || $0.hasPrefix("stale-") || $0.hasPrefix("bad-") || $0.hasPrefix("(none)") }
+        #expect(rows.count == 16)
+        // Numbers are masked to their last 4 digits; serials are shown for accepted calls.
+        #expect(!output.stdout.contains("+8613800010000"))
+        #expect(rows.first { $0.hasPrefix("alert-1 ") }?.contains("*0000") == true)
+        // The 10 valid ones, and the redelivery showing the stored result of the first.
+        let accepted = rows.filter { $0.contains(" accepted ") }
+        #expect(accepted.count == 11)
+        #expect(rows.first { $0.hasPrefix("alert-1-reused") }?.contains("idempotency.conflict") == true)
+        #expect(rows.first { $0.hasPrefix("alert-1-again") }?.contains("duplicate") == true)
+        #expect(rows.first { $0.hasPrefix("stale-alert") }?.contains("expired") == true)
+        #expect(rows.first { $0.hasPrefix("bad-number") }?.contains("validation.called") == true)
+    }
+}
