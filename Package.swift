@@ -108,6 +108,7 @@ let package = Package(
                 "AICC",
                 "Kafka",
                 "NotifyCore",
+                "NotifyHTTP",
                 "NotifyStore",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),

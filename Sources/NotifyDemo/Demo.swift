@@ -106,6 +106,8 @@ public struct Demo: Sendable {
             configuration.retry.initialBackoff = 0.2
             configuration.retry.maxBackoff = 1
             configuration.dispatch.drainTimeout = 5
+            configuration.http.host = "127.0.0.1"
+            configuration.http.port = 0
 
             progress("mock Kafka at \(cluster.bootstrapServers), AICC simulator at \(configuration.aicc.baseURL), store in \(directory.path)")
             try await self.produce(plan, to: topics.requests, servers: cluster.bootstrapServers)

@@ -3,6 +3,7 @@ import Foundation
 public import Kafka
 public import Logging
 import NotifyCore
+public import NotifyHTTP
 public import NotifyStore
 public import ServiceLifecycle
 
@@ -25,12 +26,14 @@ public struct Worker: Service, Sendable {
     public let producer: KafkaProducer
     /// The AICC client.
     public let aicc: AICCClient
+    /// The HTTP listener: status callbacks, `/healthz`, `/readyz`.
+    public let http: HTTPEndpoint
     /// The configuration it was built from.
     public let configuration: WorkerConfiguration
     let logger: Logger
 
     /// The parts, in start order.
-    public var services: [any Service] { [self.store, self.producer, self.dispatch] }
+    public var services: [any Service] { [self.store, self.producer, self.http, self.dispatch] }
 
     /// Runs until graceful shutdown, then closes the AICC client. Throws what
     /// a part threw.
@@ -88,7 +91,9 @@ public func buildWorker(configuration: WorkerConfiguration, logger: Logger) asyn
     let consumerConfiguration = KafkaConsumerConfiguration(
         groupID: configuration.kafka.groupID, topics: [configuration.kafka.topics.requests], client: client,
         autoOffsetReset: offsetReset, revocationTimeout: revocationTimeout)
-    let producerConfiguration = KafkaProducerConfiguration(client: client)
+    // Sends that cannot be delivered fail within 30 s: results are sent again
+    // (the dispatch loop retries), a status report is answered 503 so that AICC retries.
+    let producerConfiguration = KafkaProducerConfiguration(client: client, deliveryTimeout: .seconds(30))
     let consumer: KafkaConsumer
     let producer: KafkaProducer
     do {
@@ -124,11 +129,41 @@ public func buildWorker(configuration: WorkerConfiguration, logger: Logger) asyn
         retry: retry, maxConcurrency: configuration.aicc.maxConcurrency,
         flowControl: FlowControl(maxInFlight: configuration.dispatch.maxInFlight), inDoubtPolicy: inDoubtPolicy)
     let claimLease: Duration = .seconds(configuration.dispatch.claimLease)
+    var signer: CallbackURLSigner?
+    var callbackURL: (@Sendable (NotificationRequest) -> String?)?
+    if let base = configuration.callback.publicBaseURL, let secret = configuration.callback.secret {
+        let urls = CallbackURLSigner(publicBaseURL: base, secret: secret)
+        signer = urls
+        callbackURL = { (request: NotificationRequest) -> String? in
+            guard request.statusCallback else { return nil }
+            return urls.url(for: CallbackIdentity(idempotencyKey: request.idempotencyKey, requestId: request.requestId))
+        }
+    }
     let dispatchConfiguration = DispatchService.Configuration(
         resultsTopic: configuration.kafka.topics.results, deadLetterTopic: configuration.kafka.topics.deadLetter,
-        owner: owner, machine: machine, claimLease: claimLease, drainTimeout: drainTimeout)
+        owner: owner, machine: machine, claimLease: claimLease, drainTimeout: drainTimeout, callbackURL: callbackURL)
     let dispatch = DispatchService(
         configuration: dispatchConfiguration, consumer: consumer, producer: producer, store: store, aicc: aicc,
         logger: logger)
-    return Worker(dispatch: dispatch, store: store, producer: producer, aicc: aicc, configuration: configuration, logger: logger)
+
+    let publisher = CallStatusPublisher(
+        store: store, producer: producer, topic: configuration.kafka.topics.callbacks, logger: logger)
+    let authenticator = configuration.callback.sharedKey.map { ReportAuthenticator(sharedKey: $0) }
+    let readiness: @Sendable () async -> Readiness = {
+        var problems: [String] = []
+        if !dispatch.hasAssignment { problems.append("no partitions assigned yet") }
+        if dispatch.isOutage { problems.append("AICC is out or refused the credentials (partitions paused)") }
+        do throws(StoreError) {
+            _ = try await store.lookup(key: "aicc-notify.readyz")
+        } catch {
+            problems.append("idempotency store unavailable (\(error.code))")
+        }
+        return Readiness(problems: problems)
+    }
+    let http = HTTPEndpoint(
+        configuration: .init(host: configuration.http.host, port: configuration.http.port), signer: signer,
+        authenticator: authenticator, handler: publisher, readiness: readiness, logger: logger)
+    return Worker(
+        dispatch: dispatch, store: store, producer: producer, aicc: aicc, http: http, configuration: configuration,
+        logger: logger)
 }

@@ -20,6 +20,7 @@ struct WorkerHarness: Sendable {
     let requestsTopic: String
     let resultsTopic: String
     let deadLetterTopic: String
+    var callbacksTopic: String { self.requestsTopic.replacingOccurrences(of: ".requests", with: ".callbacks") }
     let group: String
     let storePath: String
     let logger: Logger
@@ -46,6 +47,7 @@ struct WorkerHarness: Sendable {
             try cluster.createTopic(harness.requestsTopic, partitions: partitions)
             try cluster.createTopic(harness.resultsTopic, partitions: 2)
             try cluster.createTopic(harness.deadLetterTopic, partitions: 1)
+            try cluster.createTopic(harness.callbacksTopic, partitions: 2)
             try await body(harness)
         }
     }
@@ -60,6 +62,7 @@ struct WorkerHarness: Sendable {
         configuration.kafka.topics.requests = self.requestsTopic
         configuration.kafka.topics.results = self.resultsTopic
         configuration.kafka.topics.deadLetter = self.deadLetterTopic
+        configuration.kafka.topics.callbacks = self.callbacksTopic
         configuration.kafka.properties = WorkerHarness.fastGroupProperties
         configuration.aicc.callsPerSecond = 5000
         configuration.aicc.timeout = 2
@@ -67,6 +70,8 @@ struct WorkerHarness: Sendable {
         configuration.retry.maxBackoff = 0.5
         configuration.store.url = "sqlite:\(self.storePath)"
         configuration.dispatch.drainTimeout = 10
+        configuration.http.host = "127.0.0.1"
+        configuration.http.port = 0
         change(&configuration)
         return configuration
     }
@@ -329,4 +334,22 @@ struct SplitMix64: RandomNumberGenerator {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+}
+
+/// A TCP port free on loopback now (bound and released), for a listener whose
+/// URL must be known before it starts.
+func freeLoopbackPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw TestFailure("socket() failed") }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+    guard bound == 0 else { throw TestFailure("bind() failed") }
+    let named = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    guard named == 0 else { throw TestFailure("getsockname() failed") }
+    return Int(UInt16(bigEndian: address.sin_port))
 }

@@ -274,3 +274,68 @@ struct WorkerScenarioTests {
         }
     }
 }
+
+/// Status callbacks end to end (issue #7): the simulator posts release events
+/// to the worker's per-request URLs; the worker publishes call-status events.
+@Suite(.serialized)
+struct CallbackScenarioTests {
+    @Test func everyAcceptedRequestYieldsOneCallStatusEventWithItsAttributes() async throws {
+        var simulator = AICCSimulator.Configuration()
+        simulator.callback.releaseReason = .allDocumented
+        simulator.callback.duplicates = 1  // every report posted twice
+        try await WorkerHarness.with(simulator: simulator) { h in
+            let port = try freeLoopbackPort()
+            var requests: [TestRequest] = []
+            for index in 0..<40 {
+                var request = TestRequest("r-\(index)", called: phoneNumber(index))
+                request.statusCallback = true
+                request.attributes = ["alert": "A-\(index)", "team": "storage"]
+                requests.append(request)
+            }
+            try await h.produce(requests: requests)
+            let configuration = h.configuration {
+                $0.http.port = port
+                $0.callback.publicBaseURL = "http://127.0.0.1:\(port)/"
+                $0.callback.secret = "a-callback-secret-of-32-characters"
+            }
+            try await h.withWorker(configuration) { worker in
+                try await h.waitForResults(40)
+                let deadline = ContinuousClock.now + .seconds(30)
+                while try h.records(of: h.callbacksTopic).count < 40, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(250))
+                }
+                // Let duplicates arrive, then count.
+                try await Task.sleep(for: .seconds(1))
+
+                // Forged or unknown callback URLs are refused and publish nothing.
+                let curl = try #require(which("curl"))
+                let forged = try runProgram(curl, [
+                    "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", "Content-Type: application/json",
+                    "--data", #"{"callSerialNo":"1","called":"1"}"#,
+                    "http://127.0.0.1:\(port)/aicc/callback/v1/a2V5/cmVx/AAAAAAAAAAAAAAAAAAAAAA"])
+                #expect(forged.stdout == "404")
+                let wrongMethod = try runProgram(curl, ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/aicc/callback/v1/a/b/c"])
+                #expect(wrongMethod.stdout == "405")
+                let health = try runProgram(curl, ["-s", "-w", "%{http_code}", "http://127.0.0.1:\(port)/healthz"])
+                #expect(health.stdout.hasSuffix("200"))
+                let ready = try runProgram(curl, ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/readyz"])
+                #expect(ready.stdout == "200")
+                #expect(worker.dispatch.hasAssignment)
+            }
+            let events = try h.records(of: h.callbacksTopic).map { try JSONDecoder().decode(CallStatusEvent.self, from: Data(($0.payload ?? "").utf8)) }
+            #expect(events.count == 40)
+            let results = Dictionary(uniqueKeysWithValues: try h.results().map { ($0.result.requestId, $0.result) })
+            #expect(Set(events.map(\.requestId)) == Set(requests.map(\.requestId)))
+            for event in events {
+                #expect(event.attributes["alert"] == "A-" + event.requestId.dropFirst(2))
+                #expect(event.callSerialNo == results[event.requestId]?.callSerialNo)
+            }
+            // Every documented release reason was reported and normalized.
+            #expect(Set(events.compactMap(\.releaseReason)) == ["0", "1", "4", "6", "8", "9", "10", "999"])
+            #expect(events.filter { $0.releaseReason == "1" }.allSatisfy { $0.status == .answered && $0.playedToEnd == true })
+            #expect(events.filter { $0.releaseReason == "4" }.allSatisfy { $0.status == .unanswered })
+            #expect(events.filter { $0.releaseReason == "6" }.allSatisfy { $0.status == .failed })
+            #expect(h.simulator.stats.callbacksDelivered == 80)
+        }
+    }
+}

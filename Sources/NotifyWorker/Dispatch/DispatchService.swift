@@ -36,6 +36,8 @@ public final class DispatchService: Service, Sendable {
         var deadLetter: [RecordID: KafkaConsumerMessage] = [:]
         /// When a graceful shutdown stops waiting for in-flight work.
         var drainDeadline: ContinuousClock.Instant?
+        /// The partitions this member owns now.
+        var assigned: Set<KafkaTopicPartition> = []
     }
 
     /// The settings.
@@ -71,6 +73,9 @@ public final class DispatchService: Service, Sendable {
 
     /// Whether AICC is considered out (the breaker is open): report not ready.
     public var isOutage: Bool { self.machine.withLockedValue { $0.isOutage } }
+
+    /// Whether this member owns partitions now (for `/readyz`).
+    public var hasAssignment: Bool { self.side.withLockedValue { !$0.assigned.isEmpty } }
 
     /// Records in the worker, not yet finished (parked ones included).
     public var inFlight: Int { self.machine.withLockedValue { $0.inFlight } }
@@ -109,6 +114,7 @@ public final class DispatchService: Service, Sendable {
             case .partitionsAssigned(let partitions):
                 self.logger.info("partitions assigned", metadata: [LogKey.partitions: "\(partitions)"])
                 self.committer.assigned(partitions)
+                self.side.withLockedValue { $0.assigned.formUnion(partitions) }
                 self.feed(sink) { $0.partitionsAssigned(partitions.map(TopicPartition.init)) }
             case .partitionsRevoked(let revocation):
                 await self.revoke(revocation, sink)
@@ -149,6 +155,7 @@ public final class DispatchService: Service, Sendable {
     private func revoke(_ revocation: KafkaRevocation, _ sink: Sink) async {
         let kafkaPartitions = revocation.partitions
         let partitions = kafkaPartitions.map(TopicPartition.init)
+        self.side.withLockedValue { $0.assigned.subtract(kafkaPartitions) }
         self.logger.info("partitions revoked", metadata: [
             LogKey.partitions: "\(kafkaPartitions)", "kafka.lost": "\(revocation.isLost)",
         ])

@@ -1,0 +1,123 @@
+import Foundation
+import Kafka
+import Logging
+import NIOConcurrencyHelpers
+import NotifyCore
+import NotifyHTTP
+import NotifyStore
+
+/// Turns verified status reports into call-status events (product §5): finds
+/// the request through the store, publishes one event keyed by idempotency
+/// key, and answers `published` only once Kafka acknowledged it — so that
+/// when Kafka is down AICC's retry is useful.
+///
+/// - A report that arrives before the dispatch outcome is recorded (AICC can
+///   report faster than the worker records) waits for the outcome, up to
+///   `outcomeWait`, then answers `unavailable` (AICC retries) — never dropped.
+/// - A report on the URL of an `indeterminate` request proves the call was
+///   placed: its serial number is recorded (`resolveInDoubt`), so later
+///   duplicates carry it.
+/// - Duplicate reports of a call (same key and `callSerialNo`) publish once:
+///   the published ones are remembered in memory (the last 100,000). After a
+///   restart a repeated report may publish again; consumers can dedupe on
+///   `callSerialNo`.
+final class CallStatusPublisher: StatusReportHandler {
+    let store: any IdempotencyStore
+    let producer: KafkaProducer
+    let topic: String
+    let logger: Logger
+    /// How long a report waits for its request's outcome. Default 5 s.
+    let outcomeWait: Duration
+    private let published = NIOLockedValueBox(RecentSet(capacity: 100_000))
+
+    init(store: any IdempotencyStore, producer: KafkaProducer, topic: String, logger: Logger, outcomeWait: Duration = .seconds(5)) {
+        self.store = store
+        self.producer = producer
+        self.topic = topic
+        self.logger = logger
+        self.outcomeWait = outcomeWait
+    }
+
+    func handle(_ report: StatusReport) async -> ReportDisposition {
+        let identity = report.identity
+        let serial = report.fields["callSerialNo"] ?? ""
+        let deduplication = identity.idempotencyKey + "\n" + serial
+        if self.published.withLockedValue({ $0.contains(deduplication) }) { return .published }
+
+        let deadline = ContinuousClock.now + self.outcomeWait
+        var record: StoredRecord
+        while true {
+            do {
+                guard let found = try await self.store.lookup(key: identity.idempotencyKey),
+                      found.requestId == identity.requestId
+                else { return .unknownRequest }
+                record = found
+            } catch {
+                self.logger.warning("status report: store unavailable", metadata: [LogKey.errorCode: "\(error.code)"])
+                return .unavailable
+            }
+            if record.state == .done { break }
+            guard ContinuousClock.now < deadline else { return .unavailable }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        if record.outcome == .indeterminate && record.callSerialNo == nil {
+            do {
+                if let resolved = try await self.store.resolveInDoubt(key: identity.idempotencyKey, callSerialNo: serial) {
+                    record = resolved
+                    self.logger.notice("in-doubt request resolved by a status report", metadata: [
+                        LogKey.requestID: "\(identity.requestId)", LogKey.callSerialNo: "\(serial)",
+                    ])
+                }
+            } catch {
+                return .unavailable
+            }
+        }
+        guard record.callSerialNo == serial else { return .unknownRequest }
+
+        let stored = record.result.flatMap { try? JSONDecoder().decode(NotificationResult.self, from: Data($0)) }
+        let event = CallStatusEvent(
+            requestId: identity.requestId, idempotencyKey: identity.idempotencyKey, report: report.fields,
+            callSerialNo: serial, receivedAt: report.receivedAt, attributes: stored?.attributes ?? [:])
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard let bytes = try? encoder.encode(event) else { return .unavailable }
+        do {
+            _ = try await self.producer.send(KafkaProducerMessage(topic: self.topic, key: identity.idempotencyKey, value: Array(bytes)))
+        } catch {
+            self.logger.warning("call-status event not published; AICC will retry", metadata: [
+                LogKey.requestID: "\(identity.requestId)", LogKey.errorCode: "\((error as? KafkaError)?.code ?? "kafka.unknown")",
+            ])
+            return .unavailable
+        }
+        self.published.withLockedValue { $0.insert(deduplication) }
+        self.logger.info("call status", metadata: [
+            LogKey.requestID: "\(identity.requestId)", LogKey.callSerialNo: "\(serial)", "call.status": "\(event.status.rawValue)",
+        ])
+        return .published
+    }
+}
+
+/// The last `capacity` strings inserted.
+struct RecentSet {
+    private var members: Set<String> = []
+    private var order: [String] = []
+    private var head = 0
+    let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    func contains(_ member: String) -> Bool { self.members.contains(member) }
+
+    mutating func insert(_ member: String) {
+        guard self.members.insert(member).inserted else { return }
+        self.order.append(member)
+        if self.members.count > self.capacity {
+            self.members.remove(self.order[self.head])
+            self.head += 1
+            if self.head > 4096 {
+                self.order.removeFirst(self.head)
+                self.head = 0
+            }
+        }
+    }
+}
