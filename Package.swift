@@ -237,6 +237,8 @@ let package = Package(
             name: "NotifyWorkerTests",
             dependencies: [
                 "AICCSimulator",
+                "AICCWire",
+                "NotifyHTTP",
                 "Kafka",
                 "NotifyWorker",
                 "NotifyCore",

@@ -1,4 +1,6 @@
 import AICCSimulator
+import AICCWire
+import NotifyHTTP
 import Foundation
 import Kafka
 import NotifyCore
@@ -336,6 +338,75 @@ struct CallbackScenarioTests {
             #expect(events.filter { $0.releaseReason == "4" }.allSatisfy { $0.status == .unanswered })
             #expect(events.filter { $0.releaseReason == "6" }.allSatisfy { $0.status == .failed })
             #expect(h.simulator.stats.callbacksDelivered == 80)
+        }
+    }
+}
+
+extension CallbackScenarioTests {
+    /// Forged, stale, replayed, unknown, oversized and wrongly signed reports
+    /// get a 4xx and publish nothing; the genuine one is published once.
+    @Test func refusedReportsPublishNothing() async throws {
+        var simulator = AICCSimulator.Configuration()
+        simulator.callback.delay = .seconds(3600)  // the simulator's own reports never come; this test posts them
+        try await WorkerHarness.with(simulator: simulator) { h in
+            let port = try freeLoopbackPort()
+            let secret = "a-callback-secret-of-32-characters"
+            let sharedKey = "tenant-shared-key-0123456789"
+            var request = TestRequest("r-signed", called: phoneNumber(1))
+            request.statusCallback = true
+            try await h.produce(requests: [request])
+            let configuration = h.configuration {
+                $0.http.port = port
+                $0.callback.publicBaseURL = "http://127.0.0.1:\(port)"
+                $0.callback.secret = secret
+                $0.callback.sharedKey = sharedKey
+            }
+            try await h.withWorker(configuration) { _ in
+                let result = try #require(try await h.waitForResults(1).first?.result)
+                let serial = try #require(result.callSerialNo)
+                let signer = CallbackURLSigner(publicBaseURL: "http://127.0.0.1:\(port)", secret: secret)
+                let url = signer.url(for: CallbackIdentity(idempotencyKey: "r-signed", requestId: "r-signed"))
+                let now = Int64(Date().timeIntervalSince1970 * 1000)
+                func report(serial: String = serial, timestamp: Int64 = now, nonce: String = UUID().uuidString, sign: Bool = true, key: String? = nil) -> String {
+                    var fields = ["callSerialNo": serial, "called": phoneNumber(1), "releaseReason": "1", "talkDuration": "12"]
+                    if sign {
+                        fields["timestamp"] = String(timestamp)
+                        fields["nonce"] = nonce
+                        fields["signature"] = CallbackSignature.sign(fields: fields, sharedKey: key ?? sharedKey, timestamp: String(timestamp), nonce: nonce)
+                    }
+                    return String(decoding: try! JSONSerialization.data(withJSONObject: fields), as: UTF8.self)
+                }
+                let curl = try #require(which("curl"))
+                func post(_ url: String, _ body: String, method: String = "POST") throws -> String {
+                    try runProgram(curl, ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", method, "-H", "Content-Type: application/json", "--data-binary", body, url]).stdout
+                }
+                let forgedURL = url.dropLast(4) + "AAAA"
+                let replayedNonce = "nonce-used-twice"
+                let cases: [(String, String, String, String)] = [
+                    ("forged MAC", String(forgedURL), report(), "404"),
+                    ("unsigned", url, report(sign: false), "401"),
+                    ("wrong vendor signature", url, report(key: "another-shared-key-000000"), "401"),
+                    ("stale timestamp", url, report(timestamp: now - 3_600_000), "401"),
+                    ("unknown callSerialNo", url, report(serial: "999999999"), "404"),
+                    ("oversized body", url, String(repeating: " ", count: 20_000) + report(), "413"),
+                    ("not JSON", url, "callSerialNo=1", "400"),
+                ]
+                for (name, target, body, expected) in cases {
+                    #expect(try post(target, body) == expected, "\(name)")
+                }
+                #expect(try post(url, report(), method: "PUT") == "405")
+                #expect(try h.records(of: h.callbacksTopic).isEmpty, "a refused report was published")
+
+                // The genuine report is published; its replay (same nonce) is refused; a
+                // fresh duplicate of it publishes nothing more.
+                #expect(try post(url, report(nonce: replayedNonce)) == "200")
+                #expect(try post(url, report(nonce: replayedNonce)) == "409")
+                #expect(try post(url, report()) == "200")
+                let events = try h.records(of: h.callbacksTopic)
+                #expect(events.count == 1)
+                let event = try JSONDecoder().decode(CallStatusEvent.self, from: Data((events.first?.payload ?? "").utf8))
+                #expect(event.status == .answered && event.talkDurationSeconds == 12 && event.callSerialNo == serial)
+            }
         }
     }
 }
