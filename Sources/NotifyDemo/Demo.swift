@@ -49,6 +49,8 @@ public struct Demo: Sendable {
         public var rows: [Row]
         public var outcomes: [String: Int]
         public var deadLettered: Int
+        /// Call-status events published (one per accepted call).
+        public var callStatuses: Int
         public var simulatorCalls: Int
         public var simulatorAccepted: Int
         /// The accepted results' serial numbers are exactly the simulator's accepted calls.
@@ -92,6 +94,7 @@ public struct Demo: Sendable {
         simulatorConfiguration.jitter = .milliseconds(30)
         simulatorConfiguration.faults = .init(retCode1: self.options.transientFaultRate)
         simulatorConfiguration.seed = self.options.seed
+        simulatorConfiguration.callback.releaseReason = .cycle([1, 0, 4, 1, 6])
         let plan = Self.plan(count: self.options.count)
 
         return try await AICCSimulator.withRunning(configuration: simulatorConfiguration, logger: self.logger) { simulator in
@@ -106,8 +109,11 @@ public struct Demo: Sendable {
             configuration.retry.initialBackoff = 0.2
             configuration.retry.maxBackoff = 1
             configuration.dispatch.drainTimeout = 5
+            let port = try Self.freeLoopbackPort()
             configuration.http.host = "127.0.0.1"
-            configuration.http.port = 0
+            configuration.http.port = port
+            configuration.callback.publicBaseURL = "http://127.0.0.1:\(port)"
+            configuration.callback.secret = "demo-callback-secret-" + UUID().uuidString
 
             progress("mock Kafka at \(cluster.bootstrapServers), AICC simulator at \(configuration.aicc.baseURL), store in \(directory.path)")
             try await self.produce(plan, to: topics.requests, servers: cluster.bootstrapServers)
@@ -124,7 +130,8 @@ public struct Demo: Sendable {
                     let expectedResults = Set(plan.compactMap(\.requestId)).count
                     let expectedDead = plan.filter { $0.requestId == nil }.count
                     return try await self.collect(
-                        results: topics.results, deadLetter: topics.deadLetter, servers: cluster.bootstrapServers,
+                        results: topics.results, deadLetter: topics.deadLetter, callbacks: "notification.callbacks",
+                        servers: cluster.bootstrapServers,
                         expectedResults: expectedResults, expectedDeadLetters: expectedDead, progress: progress)
                 }
                 var collected: Collected?
@@ -147,7 +154,7 @@ public struct Demo: Sendable {
         func request(_ id: String, key: String? = nil, called: String, text: String, expiresAt: String? = nil) -> [UInt8] {
             var json = #"{"requestId":"\#(id)","#
             if let key { json += #""idempotencyKey":"\#(key)","# }
-            json += #""called":"\#(called)","voiceContent":[{"text":"\#(text)"}],"priority":3"#
+            json += #""called":"\#(called)","voiceContent":[{"text":"\#(text)"}],"priority":3,"statusCallback":true"#
             if let expiresAt { json += #","expiresAt":"\#(expiresAt)""# }
             json += #","attributes":{"alert":"\#(id)","team":"storage"}}"#
             return Array(json.utf8)
@@ -200,14 +207,15 @@ public struct Demo: Sendable {
     struct Collected: Sendable {
         var results: [NotificationResult]
         var deadLetters: [KafkaConsumerMessage]
+        var statuses: [CallStatusEvent] = []
     }
 
     private func collect(
-        results: String, deadLetter: String, servers: String, expectedResults: Int, expectedDeadLetters: Int,
+        results: String, deadLetter: String, callbacks: String, servers: String, expectedResults: Int, expectedDeadLetters: Int,
         progress: @Sendable (String) -> Void
     ) async throws -> Collected {
         let consumer = try KafkaConsumer(
-            configuration: .init(groupID: "aicc-notify-demo-reader", topics: [results, deadLetter], client: .init(bootstrapServers: servers)),
+            configuration: .init(groupID: "aicc-notify-demo-reader", topics: [results, deadLetter, callbacks], client: .init(bootstrapServers: servers)),
             logger: self.logger)
         let timeout = self.options.timeout
         return try await withThrowingTaskGroup(of: Collected?.self) { tasks in
@@ -229,6 +237,10 @@ public struct Demo: Sendable {
                     if let result = try? JSONDecoder().decode(NotificationResult.self, from: Data(message.value)) {
                         collected.results.append(result)
                     }
+                case .message(let message) where message.topic == callbacks:
+                    if let status = try? JSONDecoder().decode(CallStatusEvent.self, from: Data(message.value)) {
+                        collected.statuses.append(status)
+                    }
                 case .message(let message):
                     collected.deadLetters.append(message)
                 case .partitionsRevoked(let revocation):
@@ -241,7 +253,10 @@ public struct Demo: Sendable {
                     lastReport = .now
                     progress("… \(distinct)/\(expectedResults) results, \(collected.deadLetters.count)/\(expectedDeadLetters) dead-lettered")
                 }
-                if distinct >= expectedResults && collected.deadLetters.count >= expectedDeadLetters { break }
+                // Done when every record has its result or dead-letter record, and every accepted call its status.
+                let accepted = Set(collected.results.filter { $0.outcome == .accepted }.compactMap(\.callSerialNo))
+                let reported = Set(collected.statuses.map(\.callSerialNo))
+                if distinct >= expectedResults && collected.deadLetters.count >= expectedDeadLetters && accepted.isSubset(of: reported) { break }
             }
             consumer.triggerGracefulShutdown()
             for await event in consumer.events {
@@ -276,7 +291,8 @@ public struct Demo: Sendable {
                 called: planned.called.map(PhoneNumberMask.mask) ?? "—",
                 outcome: result?.outcome.rawValue ?? "missing",
                 callSerialNo: result?.callSerialNo ?? "—",
-                callStatus: "—",
+                callStatus: result?.callSerialNo.flatMap { serial in collected.statuses.last { $0.callSerialNo == serial } }
+                    .map { "\($0.status.rawValue) (\($0.releaseReason ?? "?"))" } ?? "—",
                 attempts: result.map { String($0.attempts) } ?? "—",
                 note: [planned.note, result?.error?.code].compactMap { $0 }.joined(separator: ": ")))
         }
@@ -286,8 +302,27 @@ public struct Demo: Sendable {
         let calls = simulator.calls
         let simulatorAccepted = Set(calls.compactMap { $0.answer == "accepted" ? $0.callSerialNo : nil })
         return Report(
-            rows: rows, outcomes: outcomes, deadLettered: collected.deadLetters.count, simulatorCalls: calls.count,
+            rows: rows, outcomes: outcomes, deadLettered: collected.deadLetters.count,
+            callStatuses: Set(collected.statuses.map(\.callSerialNo)).count, simulatorCalls: calls.count,
             simulatorAccepted: simulatorAccepted.count, matchesSimulator: accepted == simulatorAccepted, elapsed: elapsed)
+    }
+}
+
+extension Demo {
+    /// A TCP port free on loopback now (bound, then released), so that the
+    /// callback URL can name the worker's port before it listens.
+    static func freeLoopbackPort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw DemoError("no socket for a free port") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        let named = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        guard bound == 0, named == 0 else { throw DemoError("could not find a free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 
@@ -313,6 +348,7 @@ extension Demo.Report {
         lines.append("")
         lines.append(
             "summary: \(self.outcomes.values.reduce(0, +)) requests: \(outcomes); \(self.deadLettered) dead-lettered; "
+                + "\(self.callStatuses) call-status events; "
                 + "the simulator recorded \(self.simulatorCalls) calls, \(self.simulatorAccepted) accepted; "
                 + "results \(self.matchesSimulator ? "match" : "DO NOT match") the simulator; "
                 + String(format: "%.1f s", seconds))

@@ -18,6 +18,7 @@ struct DemoCommandTests {
         #expect(summary.contains("2 rejected"), "\(summary)")
         #expect(summary.contains("1 expired"), "\(summary)")
         #expect(summary.contains("1 dead-lettered"), "\(summary)")
+        #expect(summary.contains("10 call-status events"), "\(summary)")
         #expect(summary.contains("calls, 10 accepted;"), "\(summary)")  // the simulator's own count of accepted calls
 
         let rows = lines.filter { $0.hasPrefix("alert-") || $0.hasPrefix("stale-") || $0.hasPrefix("bad-") || $0.hasPrefix("(none)") }
@@ -32,5 +33,7 @@ struct DemoCommandTests {
         #expect(rows.first { $0.hasPrefix("alert-1-again") }?.contains("duplicate") == true)
         #expect(rows.first { $0.hasPrefix("stale-alert") }?.contains("expired") == true)
         #expect(rows.first { $0.hasPrefix("bad-number") }?.contains("validation.called") == true)
+        // Status callbacks are on: every accepted call shows its normalized status.
+        #expect(accepted.allSatisfy { $0.contains("answered (") || $0.contains("unanswered (") || $0.contains("failed (") })
     }
 }
