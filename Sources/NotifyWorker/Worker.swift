@@ -91,9 +91,10 @@ public func buildWorker(configuration: WorkerConfiguration, logger: Logger) asyn
     let consumerConfiguration = KafkaConsumerConfiguration(
         groupID: configuration.kafka.groupID, topics: [configuration.kafka.topics.requests], client: client,
         autoOffsetReset: offsetReset, revocationTimeout: revocationTimeout)
-    // Sends that cannot be delivered fail within 30 s: results are sent again
-    // (the dispatch loop retries), a status report is answered 503 so that AICC retries.
-    let producerConfiguration = KafkaProducerConfiguration(client: client, deliveryTimeout: .seconds(30))
+    // Sends that cannot be delivered fail within kafka.deliveryTimeout: results are sent
+    // again (the dispatch loop retries), a status report is answered 503 so that AICC retries.
+    let deliveryTimeout: Duration = .seconds(configuration.kafka.deliveryTimeout)
+    let producerConfiguration = KafkaProducerConfiguration(client: client, deliveryTimeout: deliveryTimeout)
     let consumer: KafkaConsumer
     let producer: KafkaProducer
     do {

@@ -38,10 +38,11 @@ enum ProcessSupport {
     }
 
     /// Runs a program to completion and captures its output.
-    static func run(_ executable: URL, _ arguments: [String], stdin: Data? = nil) throws -> Output {
+    static func run(_ executable: URL, _ arguments: [String], stdin: Data? = nil, environment: [String: String]? = nil) throws -> Output {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if let environment { process.environment = environment }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

@@ -410,3 +410,79 @@ extension CallbackScenarioTests {
         }
     }
 }
+
+extension CallbackScenarioTests {
+    /// Kafka down while a report arrives → 503; the report retried once the
+    /// broker is back → 200, and the event is published once.
+    @Test func aReportWhileKafkaIsDownIsRefusedThenPublishedOnce() async throws {
+        var simulator = AICCSimulator.Configuration()
+        simulator.callback.delay = .seconds(3600)  // this test posts the report itself
+        try await WorkerHarness.with(simulator: simulator) { h in
+            let port = try freeLoopbackPort()
+            let secret = "a-callback-secret-of-32-characters"
+            var request = TestRequest("r-kafka-down", called: phoneNumber(2))
+            request.statusCallback = true
+            try await h.produce(requests: [request])
+            let configuration = h.configuration {
+                $0.http.port = port
+                $0.callback.publicBaseURL = "http://127.0.0.1:\(port)"
+                $0.callback.secret = secret
+                $0.kafka.deliveryTimeout = 3
+            }
+            let curl = try #require(which("curl"))
+            try await h.withWorker(configuration) { worker in
+                let serial = try #require(try await h.waitForResults(1).first?.result.callSerialNo)
+                let url = CallbackURLSigner(publicBaseURL: "http://127.0.0.1:\(port)", secret: secret)
+                    .url(for: CallbackIdentity(idempotencyKey: "r-kafka-down", requestId: "r-kafka-down"))
+                let body = #"{"callSerialNo":"\#(serial)","called":"\#(phoneNumber(2))","releaseReason":"0","talkDuration":"3"}"#
+                func post() throws -> String {
+                    try runProgram(curl, ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "30", "-X", "POST",
+                                          "-H", "Content-Type: application/json", "--data-binary", body, url]).stdout
+                }
+                try h.cluster.setBrokerDown(1)
+                let whileDown = try post()
+                #expect(whileDown.hasPrefix("5"), "answered \(whileDown) while Kafka was down")
+                try h.cluster.setBrokerUp(1)
+                var answer = ""
+                let deadline = ContinuousClock.now + .seconds(30)
+                repeat {
+                    answer = try post()
+                    if answer != "200" { try await Task.sleep(for: .milliseconds(500)) }
+                } while answer != "200" && ContinuousClock.now < deadline
+                #expect(answer == "200")
+                #expect(try post() == "200")  // AICC retries once more: still one event
+                _ = worker
+            }
+            let events = try h.records(of: h.callbacksTopic)
+            #expect(events.count == 1)
+        }
+    }
+}
+
+extension CallbackScenarioTests {
+    /// `/readyz` is 503 while the worker owns no partitions (here: its input
+    /// topic does not exist), with the reason; `/healthz` is 200 all the same.
+    @Test func notReadyWithoutPartitions() async throws {
+        try await WorkerHarness.with { h in
+            let port = try freeLoopbackPort()
+            let configuration = h.configuration {
+                $0.http.port = port
+                $0.kafka.topics.requests = "no-such-topic-" + UUID().uuidString
+            }
+            let curl = try #require(which("curl"))
+            try await h.withWorker(configuration) { worker in
+                var ready = ProgramOutput(status: 0, stdout: "", stderr: "")
+                for _ in 0..<50 {
+                    ready = try runProgram(curl, ["-s", "-w", " %{http_code}", "http://127.0.0.1:\(port)/readyz"])
+                    if ready.stdout.hasSuffix(" 503") { break }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                #expect(ready.stdout.hasSuffix(" 503"), "\(ready.stdout)")
+                #expect(ready.stdout.contains("no partitions assigned"), "\(ready.stdout)")
+                let health = try runProgram(curl, ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/healthz"])
+                #expect(health.stdout == "200")
+                #expect(!worker.dispatch.hasAssignment)
+            }
+        }
+    }
+}

@@ -66,6 +66,7 @@ extension WorkerConfiguration {
         try reader.read("kafka.bootstrapServers", into: &configuration.kafka.bootstrapServers)
         try reader.read("kafka.groupId", into: &configuration.kafka.groupID)
         try reader.readEnum("kafka.autoOffsetReset", into: &configuration.kafka.autoOffsetReset)
+        try reader.read("kafka.deliveryTimeout", into: &configuration.kafka.deliveryTimeout, positive: true)
         try reader.read("kafka.topics.requests", into: &configuration.kafka.topics.requests)
         try reader.read("kafka.topics.results", into: &configuration.kafka.topics.results)
         try reader.read("kafka.topics.callbacks", into: &configuration.kafka.topics.callbacks)

@@ -41,6 +41,11 @@ public struct WorkerConfiguration: Sendable, Equatable {
         /// `latest`. Default `earliest`: requests produced before the first
         /// start are not lost.
         public var autoOffsetReset = OffsetReset.earliest
+        /// `kafka.deliveryTimeout`: seconds a produced record may wait for
+        /// the brokers before its send fails, > 0. Results are then sent again
+        /// (the worker never drops one); a status report is answered 503 so
+        /// that AICC retries it. Default 30.
+        public var deliveryTimeout = 30.0
         /// `kafka.topics.*`
         public var topics = Topics()
         /// `kafka.properties`: pass-through librdkafka properties. The
