@@ -5,6 +5,7 @@ public import Logging
 import NotifyCore
 public import NotifyHTTP
 public import NotifyStore
+import Prometheus
 public import ServiceLifecycle
 
 /// A built worker, itself a `Service`: its parts in shutdown order and the
@@ -143,12 +144,15 @@ public func buildWorker(configuration: WorkerConfiguration, logger: Logger) asyn
     let dispatchConfiguration = DispatchService.Configuration(
         resultsTopic: configuration.kafka.topics.results, deadLetterTopic: configuration.kafka.topics.deadLetter,
         owner: owner, machine: machine, claimLease: claimLease, drainTimeout: drainTimeout, callbackURL: callbackURL)
+    // Metrics go to this worker's own registry, served at /metrics (no global bootstrap).
+    let registry = PrometheusCollectorRegistry()
+    let metrics = WorkerMetrics(factory: PrometheusMetricsFactory(registry: registry))
     let dispatch = DispatchService(
         configuration: dispatchConfiguration, consumer: consumer, producer: producer, store: store, aicc: aicc,
-        logger: logger)
+        metrics: metrics, logger: logger)
 
     let publisher = CallStatusPublisher(
-        store: store, producer: producer, topic: configuration.kafka.topics.callbacks, logger: logger)
+        store: store, producer: producer, topic: configuration.kafka.topics.callbacks, metrics: metrics, logger: logger)
     let authenticator = configuration.callback.sharedKey.map { ReportAuthenticator(sharedKey: $0) }
     let readiness: @Sendable () async -> Readiness = {
         var problems: [String] = []
@@ -163,7 +167,8 @@ public func buildWorker(configuration: WorkerConfiguration, logger: Logger) asyn
     }
     let http = HTTPEndpoint(
         configuration: .init(host: configuration.http.host, port: configuration.http.port), signer: signer,
-        authenticator: authenticator, handler: publisher, readiness: readiness, logger: logger)
+        authenticator: authenticator, handler: publisher, readiness: readiness,
+        metrics: { registry.emitToString() }, logger: logger)
     return Worker(
         dispatch: dispatch, store: store, producer: producer, aicc: aicc, http: http, configuration: configuration,
         logger: logger)

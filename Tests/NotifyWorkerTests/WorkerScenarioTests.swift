@@ -486,3 +486,50 @@ extension CallbackScenarioTests {
         }
     }
 }
+
+/// `/metrics` after a run agrees with what happened (issue #9).
+@Suite(.serialized)
+struct MetricsScenarioTests {
+    @Test func metricsCountWhatHappened() async throws {
+        var simulator = AICCSimulator.Configuration()
+        simulator.faults = .init(retCode1: 0.2)
+        try await WorkerHarness.with(simulator: simulator) { h in
+            let port = try freeLoopbackPort()
+            var records: [(key: String?, value: [UInt8])] = (0..<20).map { index in
+                let request = TestRequest("r-\(index)", called: phoneNumber(index))
+                return (key: request.kafkaKey, value: request.bytes)
+            }
+            for index in 0..<3 {
+                let duplicate = TestRequest("dup-\(index)", key: "r-\(index)", called: phoneNumber(index))
+                records.append((key: "r-\(index)", value: duplicate.bytes))
+            }
+            records.append((key: "junk-1", value: Array("{not json".utf8)))
+            records.append((key: "junk-2", value: [0xFF, 0xFE]))
+            try await h.produce(records)
+            try await h.withWorker(h.configuration { $0.http.port = port; $0.retry.maxAttempts = 30 }) { _ in
+                try await h.waitForResults(23)
+                try await h.waitForCommittedEnd()
+                let curl = try #require(which("curl"))
+                let text = try runProgram(curl, ["-s", "http://127.0.0.1:\(port)/metrics"]).stdout
+                func value(_ series: String) -> Double? {
+                    text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+                }
+                #expect(value(#"aicc_notify_requests_total{outcome="accepted"}"#) == 20, "\(text)")
+                #expect(value(#"aicc_notify_requests_total{outcome="duplicate"}"#) == 3)
+                #expect(value(#"aicc_notify_requests_total{outcome="failed"}"#) == 0)
+                let deadLettered = text.split(separator: "\n").filter { $0.hasPrefix("aicc_notify_dead_lettered_total{") }
+                    .compactMap { Double($0.split(separator: " ").last ?? "") }.reduce(0, +)
+                #expect(deadLettered == 2)
+                let stats = h.simulator.stats
+                #expect(value(#"aicc_notify_aicc_calls_total{http_status="200",ret_code="0"}"#) == Double(stats.accepted))
+                let transient = value(#"aicc_notify_aicc_calls_total{http_status="200",ret_code="1"}"#) ?? 0
+                #expect(transient == Double(stats.totalCalls - stats.accepted))
+                #expect(value("aicc_notify_retries_total") ?? 0 >= transient)
+                #expect(value("aicc_notify_aicc_call_duration_seconds_count") == Double(stats.totalCalls))
+                #expect(value("aicc_notify_end_to_end_seconds_count") == 23)
+                #expect(text.contains("aicc_notify_in_flight"))
+                #expect(text.contains("aicc_notify_paused_partitions"))
+            }
+        }
+    }
+}

@@ -28,9 +28,14 @@ final class CallStatusPublisher: StatusReportHandler {
     let logger: Logger
     /// How long a report waits for its request's outcome. Default 5 s.
     let outcomeWait: Duration
+    let metrics: WorkerMetrics
     private let published = NIOLockedValueBox(RecentSet(capacity: 100_000))
 
-    init(store: any IdempotencyStore, producer: KafkaProducer, topic: String, logger: Logger, outcomeWait: Duration = .seconds(5)) {
+    init(
+        store: any IdempotencyStore, producer: KafkaProducer, topic: String, metrics: WorkerMetrics, logger: Logger,
+        outcomeWait: Duration = .seconds(5)
+    ) {
+        self.metrics = metrics
         self.store = store
         self.producer = producer
         self.topic = topic
@@ -90,6 +95,7 @@ final class CallStatusPublisher: StatusReportHandler {
             return .unavailable
         }
         self.published.withLockedValue { $0.insert(deduplication) }
+        self.metrics.callback(status: event.status.rawValue)
         self.logger.info("call status", metadata: [
             LogKey.requestID: "\(identity.requestId)", LogKey.callSerialNo: "\(serial)", "call.status": "\(event.status.rawValue)",
         ])

@@ -24,6 +24,7 @@ extension DispatchService {
         case .publishDeadLetter(let id, let errors):
             group.addTask { await self.deadLetter(id, errors, sink) }
         case .scheduleRetry(let id, let at):
+            self.metrics.retryScheduled()
             group.addTask {
                 guard await Self.sleep(until: at) else { return }
                 self.feed(sink) { $0.retryTimerFired(id, now: Date()) }
@@ -135,7 +136,16 @@ extension DispatchService {
             called: request.called, callerPresent: request.callerPresent, voiceContent: request.voiceContent,
             callbackURL: self.configuration.callbackURL?(request), priority: request.priority)
 
+        let callStarted = ContinuousClock.now
         let outcome = await self.callWhileRenewingLease(notification, key: key, step: step, logger: logger)
+        switch outcome {
+        case .success(let accepted):
+            self.metrics.aiccCall(httpStatus: accepted.answer.httpStatus, retCode: accepted.answer.retCode, duration: .now - callStarted)
+        case .failure(let error) where error.delivery != .notSent:
+            self.metrics.aiccCall(httpStatus: error.answer?.httpStatus, retCode: error.answer?.retCode, duration: .now - callStarted)
+        case .failure:
+            break  // nothing reached AICC
+        }
         let sent = step.withLockedValue { $0 }
         if sent == .claimLost {
             logger.warning("claim lost before calling; asking the store again")
@@ -265,6 +275,13 @@ extension DispatchService {
         }
         let message = KafkaProducerMessage(topic: self.configuration.resultsTopic, key: payload.idempotencyKey, value: bytes)
         guard await self.send(message, what: "result") else { return }
+        switch payload {
+        case .fresh(let result): self.metrics.resultPublished(result.outcome)
+        case .stored: self.metrics.resultRepublished()
+        }
+        if let timestamp = self.side.withLockedValue({ $0.timestamps.removeValue(forKey: id) }) {
+            self.metrics.endToEnd(milliseconds: Int64(Date().timeIntervalSince1970 * 1000) - timestamp)
+        }
         self.feed(sink) { $0.published(id, now: Date()) }
     }
 
@@ -289,7 +306,11 @@ extension DispatchService {
             LogKey.errorCode: "\(first?.code ?? "decode")",
         ])
         guard await self.send(message, what: "dead-letter record") else { return }
-        self.side.withLockedValue { _ = $0.deadLetter.removeValue(forKey: id) }
+        self.metrics.deadLettered(code: first?.code ?? "decode")
+        self.side.withLockedValue { side in
+            side.deadLetter[id] = nil
+            side.timestamps[id] = nil
+        }
         self.feed(sink) { $0.published(id, now: Date()) }
     }
 

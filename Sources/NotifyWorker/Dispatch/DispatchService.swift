@@ -1,4 +1,5 @@
 public import AICC
+import CoreMetrics
 import Foundation
 public import Kafka
 public import Logging
@@ -38,6 +39,10 @@ public final class DispatchService: Service, Sendable {
         var drainDeadline: ContinuousClock.Instant?
         /// The partitions this member owns now.
         var assigned: Set<KafkaTopicPartition> = []
+        /// The partitions paused now.
+        var paused: Set<TopicPartition> = []
+        /// Record timestamps (ms since the epoch) until the record's result is out, for the end-to-end latency.
+        var timestamps: [RecordID: Int64] = [:]
     }
 
     /// The settings.
@@ -52,13 +57,15 @@ public final class DispatchService: Service, Sendable {
     let machine: NIOLockedValueBox<DispatchMachine>
     let side = NIOLockedValueBox(SideState())
     let committer: OffsetCommitter
+    let metrics: WorkerMetrics
 
     /// Creates the service. `consumer` must be subscribed to the requests
     /// topic and not yet running; this service runs it.
     public init(
         configuration: Configuration, consumer: KafkaConsumer, producer: KafkaProducer, store: any IdempotencyStore,
-        aicc: AICCClient, logger: Logger
+        aicc: AICCClient, metrics: WorkerMetrics, logger: Logger
     ) {
+        self.metrics = metrics
         self.configuration = configuration
         self.consumer = consumer
         self.producer = producer
@@ -95,6 +102,7 @@ public final class DispatchService: Service, Sendable {
                 try await self.consumeEvents(sink)
             }
             group.addTask { await self.drainOnShutdown(sink) }
+            group.addTask { await self.updateGauges() }
             for await batch in actions {
                 for action in batch {
                     self.perform(action, sink, in: &group)
@@ -143,8 +151,9 @@ public final class DispatchService: Service, Sendable {
                 LogKey.errorMessage: "\(decoded.errors.first?.message ?? "")",
             ])
         }
-        if decoded.shouldDeadLetter {
-            self.side.withLockedValue { $0.deadLetter[id] = message }
+        self.side.withLockedValue { side in
+            if decoded.shouldDeadLetter { side.deadLetter[id] = message }
+            if let timestamp = message.timestampMilliseconds { side.timestamps[id] = timestamp }
         }
         let record = DispatchRecord(id: id, key: message.key, decoded: decoded)
         self.feed(sink) { $0.recordReceived(record, now: Date()) }
@@ -175,6 +184,8 @@ public final class DispatchService: Service, Sendable {
         self.committer.revoked(kafkaPartitions)
         self.side.withLockedValue { side in
             side.deadLetter = side.deadLetter.filter { !partitions.contains($0.key.partition) }
+            side.timestamps = side.timestamps.filter { !partitions.contains($0.key.partition) }
+            side.paused.subtract(partitions)
         }
         revocation.acknowledge()
     }
@@ -197,6 +208,17 @@ public final class DispatchService: Service, Sendable {
             self.logger.warning("graceful shutdown: abandoning unfinished records (their claims stay in the store)", metadata: [LogKey.inFlight: "\(left)"])
         }
         self.consumer.triggerGracefulShutdown()
+    }
+
+    /// Keeps the gauges current (once a second) until cancelled.
+    private func updateGauges() async {
+        while !Task.isCancelled {
+            let (inFlight, outage) = self.machine.withLockedValue { ($0.inFlight, $0.isOutage) }
+            self.metrics.inFlight.record(inFlight)
+            self.metrics.outage.record(outage ? 1 : 0)
+            self.metrics.pausedPartitions.record(self.side.withLockedValue { $0.paused.count })
+            try? await Task.sleep(for: .seconds(1))
+        }
     }
 
     private func waitUntilDrained(_ partitions: [TopicPartition]?, deadline: ContinuousClock.Instant) async {
@@ -237,6 +259,9 @@ public final class DispatchService: Service, Sendable {
     private func setPaused(_ partitions: [TopicPartition], _ paused: Bool) {
         let kafka: [KafkaTopicPartition] = partitions.map { KafkaTopicPartition(topic: $0.topic, partition: $0.partition) }
         do {
+            self.side.withLockedValue { side in
+                if paused { side.paused.formUnion(partitions) } else { side.paused.subtract(partitions) }
+            }
             if paused {
                 try self.consumer.pause(kafka)
                 self.logger.info("partitions paused", metadata: [LogKey.partitions: "\(kafka)"])
