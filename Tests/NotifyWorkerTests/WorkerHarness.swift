@@ -108,7 +108,8 @@ struct WorkerHarness: Sendable {
     // MARK: Producing
 
     /// Produces records to the input topic (keyed by `key` when given) and
-    /// waits until Kafka acknowledged every one.
+    /// waits until Kafka acknowledged every one. The records are sent
+    /// concurrently: their order within a partition is not guaranteed.
     func produce(_ records: [(key: String?, value: [UInt8])], headers: [KafkaHeader] = []) async throws {
         let producer = try KafkaProducer(
             configuration: .init(client: .init(bootstrapServers: self.cluster.bootstrapServers), flushTimeout: .seconds(10)),
