@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "NotifyCore", targets: ["NotifyCore"]),
         .library(name: "NotifyWorker", targets: ["NotifyWorker"]),
         .library(name: "NotifyStore", targets: ["NotifyStore"]),
+        .library(name: "NotifyStorePostgres", targets: ["NotifyStorePostgres"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -37,6 +38,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.10.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.25.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.25.0"),
     ],
     targets: [
         // MARK: Kafka adapter (librdkafka)
@@ -112,6 +115,7 @@ let package = Package(
                 "NotifyCore",
                 "NotifyHTTP",
                 "NotifyStore",
+                "NotifyStorePostgres",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -155,7 +159,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // MARK: Idempotency store (SQLite embedded; PostgreSQL later)
+        // MARK: Idempotency store: the protocol and the embedded SQLite store
         .target(
             name: "NotifyStore",
             dependencies: [
@@ -166,6 +170,22 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // MARK: Idempotency store shared by a fleet: PostgreSQL
+        .target(
+            name: "NotifyStorePostgres",
+            dependencies: [
+                "NotifyCore",
+                "NotifyStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -201,6 +221,15 @@ let package = Package(
         ),
 
         // MARK: Tests
+        // Test support, not shipped: a throwaway PostgreSQL server for the tests.
+        .target(
+            name: "TestPostgres",
+            dependencies: [
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Tests/TestPostgres",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "KafkaTests",
             dependencies: [
@@ -263,7 +292,10 @@ let package = Package(
             dependencies: [
                 "NotifyCore",
                 "NotifyStore",
+                "NotifyStorePostgres",
+                "TestPostgres",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -274,6 +306,7 @@ let package = Package(
                 "AICCSimulator",
                 "Kafka",
                 "NotifyCore",
+                "TestPostgres",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -4,7 +4,11 @@
 #   librdkafka-dev  the Kafka client library (and its mock cluster) we link
 #   kcat            a second Kafka client, used by the tests as a cross-check
 #   curl            the tests post status reports to the worker with it
+#   postgresql      the server the PostgreSQL store and fleet tests run against
+#                   (a throwaway cluster each run; Debian's default cluster is not created)
+#   prometheus      for promtool, which checks and unit-tests ops/prometheus/alerts.yml
 #   jsonschema      the reference JSON Schema validator the contract tests compare against
+#   pyyaml          ops/check.sh parses every YAML file in ops/ with it
 # Safe to run again. Needs root (or sudo).
 set -euo pipefail
 
@@ -14,6 +18,14 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends librdkafka-dev kcat pkg-config ca-certificates curl >/dev/null
-python3 -m pip install --quiet --disable-pip-version-check jsonschema rfc3339-validator
-echo "prerequisites installed: librdkafka $(pkg-config --modversion rdkafka), $(kcat -V 2>&1 | head -1), jsonschema $(python3 -c 'import jsonschema, importlib.metadata as m; print(m.version("jsonschema"))')"
+# The tests start their own PostgreSQL clusters; do not create (and start) Debian's default one.
+if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+    mkdir -p /etc/postgresql-common
+    echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.conf
+fi
+apt-get install -y -qq --no-install-recommends \
+    librdkafka-dev kcat pkg-config ca-certificates curl postgresql prometheus >/dev/null
+python3 -m pip install --quiet --disable-pip-version-check jsonschema rfc3339-validator pyyaml
+echo "prerequisites installed: librdkafka $(pkg-config --modversion rdkafka), $(kcat -V 2>&1 | head -1)," \
+    "PostgreSQL $(ls /usr/lib/postgresql | sort -n | tail -1), $(promtool --version 2>&1 | head -1)," \
+    "jsonschema $(python3 -c 'import jsonschema, importlib.metadata as m; print(m.version("jsonschema"))')"

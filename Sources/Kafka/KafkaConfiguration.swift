@@ -171,7 +171,13 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var topics: [String]
     /// Default: `.earliest` (requests produced before the first start are not lost).
     public var autoOffsetReset: OffsetReset
-    /// Default: `.cooperativeSticky`.
+    /// Default: `.range` (eager). `.cooperativeSticky` moves fewer partitions
+    /// per rebalance, but with librdkafka 2.0.2 (Debian 12's) a group of three
+    /// whose member was SIGKILLed was seen here to lose its assignments every
+    /// ~10 s from then on (rebalance_in_progress, illegal_generation, lost
+    /// partitions, no commit landing), where eager `range` settled in one
+    /// rebalance (`FleetProcessTests`). `partition.assignment.strategy` in the
+    /// pass-through properties overrides it.
     public var partitionAssignment: PartitionAssignment
     /// `session.timeout.ms`; `nil` keeps librdkafka's default (45 s).
     public var sessionTimeout: Duration?
@@ -190,7 +196,7 @@ public struct KafkaConsumerConfiguration: Sendable {
         topics: [String],
         client: KafkaClientConfiguration = .init(),
         autoOffsetReset: OffsetReset = .earliest,
-        partitionAssignment: PartitionAssignment = .cooperativeSticky,
+        partitionAssignment: PartitionAssignment = .range,
         sessionTimeout: Duration? = nil,
         heartbeatInterval: Duration? = nil,
         revocationTimeout: Duration = .seconds(30),

@@ -5,6 +5,7 @@ public import Logging
 import NotifyCore
 public import NotifyHTTP
 public import NotifyStore
+import NotifyStorePostgres
 import Prometheus
 public import ServiceLifecycle
 
@@ -73,8 +74,14 @@ public func buildWorker(configuration: WorkerConfiguration, logger: Logger) asyn
     case .sqlite(let path):
         store = try await SQLiteIdempotencyStore(
             configuration: .init(path: path, retention: .seconds(configuration.store.retention)), logger: logger)
-    case .postgres:
-        throw ConfigurationError.invalid("store.url", "postgres:// stores are not built into this version yet; use sqlite:PATH")
+    case .postgres(let url):
+        let postgres: PostgresIdempotencyStore.Configuration
+        do {
+            postgres = try PostgresIdempotencyStore.Configuration(url: url, retention: .seconds(configuration.store.retention))
+        } catch {
+            throw ConfigurationError.invalid("store.url", error.message)
+        }
+        store = try await PostgresIdempotencyStore(configuration: postgres, logger: logger)
     }
 
     let client = KafkaClientConfiguration(

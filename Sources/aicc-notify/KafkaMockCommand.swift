@@ -24,12 +24,20 @@ struct KafkaMockCommand: AsyncParsableCommand {
     @Option(name: .customLong("topic"), help: ArgumentHelp("Create a topic: NAME:PARTITIONS (repeatable).", valueName: "name:partitions"))
     var topics: [TopicSpec] = []
 
+    @Option(help: ArgumentHelp(
+        "Let signals take this broker down and up: SIGUSR1 takes it down (its connections are closed and refused), SIGUSR2 brings it back.",
+        valueName: "broker-id"))
+    var signalBroker: Int32?
+
     @Option(help: "Log level on stderr.")
     var logLevel: LogLevelArgument = .info
 
     func validate() throws {
         guard (1...64).contains(self.brokers) else {
             throw ValidationError("--brokers must be between 1 and 64")
+        }
+        if let signalBroker, !(1...Int32(self.brokers)).contains(signalBroker) {
+            throw ValidationError("--signal-broker must name a broker id in 1...\(self.brokers)")
         }
     }
 
@@ -51,8 +59,12 @@ struct KafkaMockCommand: AsyncParsableCommand {
             "mock cluster serving",
             metadata: ["kafka.bootstrap": "\(cluster.bootstrapServers)", "kafka.topics": "\(self.topics.map(\.description))"]
         )
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: cluster)]
+        if let broker = self.signalBroker {
+            services.append(.init(service: BrokerSignalControl(cluster: cluster, broker: broker, logger: logger)))
+        }
         let group = ServiceGroup(
-            configuration: .init(services: [.init(service: cluster)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
         try await group.run()
     }
@@ -76,3 +88,30 @@ struct TopicSpec: ExpressibleByArgument, CustomStringConvertible {
     var description: String { "\(self.name):\(self.partitions)" }
 }
 
+
+/// Takes one broker of the mock cluster down on SIGUSR1 and up on SIGUSR2, so
+/// that tests in another process can fail a broker mid-run.
+struct BrokerSignalControl: Service {
+    let cluster: KafkaMockCluster
+    let broker: Int32
+    let logger: Logger
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sigusr1, .sigusr2)
+        await cancelWhenGracefulShutdown {
+            for await signal in signals {
+                do {
+                    if signal == .sigusr1 {
+                        try self.cluster.setBrokerDown(self.broker)
+                        self.logger.notice("broker down", metadata: ["kafka.broker": "\(self.broker)"])
+                    } else {
+                        try self.cluster.setBrokerUp(self.broker)
+                        self.logger.notice("broker up", metadata: ["kafka.broker": "\(self.broker)"])
+                    }
+                } catch {
+                    self.logger.error("changing the broker failed", metadata: ["error.message": "\(error)"])
+                }
+            }
+        }
+    }
+}

@@ -126,11 +126,19 @@ struct ProcessScenario: Sendable {
     static let requestsTopic = "notification.requests"
     static let resultsTopic = "notification.results"
 
-    static func with(simulator configuration: AICCSimulator.Configuration, _ body: @Sendable (ProcessScenario) async throws -> Void) async throws {
-        let kafka = try ChildProcess(ProcessSupport.binary, [
-            "kafka-mock", "--brokers", "1", "--topic", "\(requestsTopic):4", "--topic", "\(resultsTopic):2",
+    /// Runs `body` with a mock cluster of `brokers` brokers (the requests
+    /// topic with `partitions` partitions; with `signalBroker`, SIGUSR1/SIGUSR2
+    /// to the cluster process take that broker down and up) and the simulator.
+    static func with(
+        simulator configuration: AICCSimulator.Configuration, brokers: Int = 1, partitions: Int = 4, signalBroker: Int32? = nil,
+        _ body: @Sendable (ProcessScenario) async throws -> Void
+    ) async throws {
+        var arguments = [
+            "kafka-mock", "--brokers", String(brokers), "--topic", "\(requestsTopic):\(partitions)", "--topic", "\(resultsTopic):2",
             "--topic", "notification.requests.dlq:1", "--log-level", "warning",
-        ])
+        ]
+        if let signalBroker { arguments += ["--signal-broker", String(signalBroker)] }
+        let kafka = try ChildProcess(ProcessSupport.binary, arguments)
         defer {
             kafka.signal(SIGTERM)
             _ = kafka.waitForExit(timeout: 10)
@@ -138,7 +146,14 @@ struct ProcessScenario: Sendable {
         guard let servers = kafka.firstLine(), !servers.isEmpty else { throw ScenarioFailure("kafka-mock printed no bootstrap servers") }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("aicc-e2e-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
+        defer {
+            // AICC_NOTIFY_TEST_KEEP_LOGS=1 keeps the workers' logs for a look after the run.
+            if ProcessInfo.processInfo.environment["AICC_NOTIFY_TEST_KEEP_LOGS"] == nil {
+                try? FileManager.default.removeItem(at: directory)
+            } else {
+                print("worker logs kept in \(directory.path)")
+            }
+        }
         let logger = Logger(label: "simulator", factory: { _ in SwiftLogNoOpLogHandler() })
         try await AICCSimulator.withRunning(configuration: configuration, logger: logger) { simulator in
             let scenario = ProcessScenario(
@@ -172,7 +187,7 @@ struct ProcessScenario: Sendable {
             "AICC_NOTIFY_RETRY_MAX_BACKOFF": "0.5",
             "AICC_NOTIFY_STORE_URL": "sqlite:\(self.storePath)",
             "AICC_NOTIFY_HTTP_LISTEN": "127.0.0.1:0",
-            "AICC_NOTIFY_LOG_LEVEL": "notice",
+            "AICC_NOTIFY_LOG_LEVEL": ProcessInfo.processInfo.environment["AICC_NOTIFY_TEST_WORKER_LOG_LEVEL"] ?? "notice",
         ]
         environment.merge(settings) { _, new in new }
         environment.merge(extra) { _, new in new }
@@ -220,6 +235,22 @@ struct ProcessScenario: Sendable {
         try self.allResultPayloads().compactMapValues { copies in
             copies.last.flatMap { try? JSONDecoder().decode(NotificationResult.self, from: Data($0.utf8)) }
         }
+    }
+
+    /// The group's committed offset per input partition, and each partition's end.
+    func committedAndEnds() async throws -> (committed: [Int32: Int64], ends: [Int32: Int64]) {
+        let logger = Logger(label: "offsets", factory: { _ in SwiftLogNoOpLogHandler() })
+        let consumer = try KafkaConsumer(
+            configuration: .init(groupID: "e2e", topics: [Self.requestsTopic], client: .init(bootstrapServers: self.bootstrapServers)),
+            logger: logger)
+        let watermarks = try await consumer.watermarks(topic: Self.requestsTopic)
+        let partitions = watermarks.keys.sorted().map { KafkaTopicPartition(topic: Self.requestsTopic, partition: $0) }
+        let committed = try await consumer.committed(partitions)
+        var byPartition: [Int32: Int64] = [:]
+        for (partition, offset) in committed {
+            if let offset { byPartition[partition.partition] = offset }
+        }
+        return (byPartition, watermarks.mapValues(\.high))
     }
 
     func waitUntil(_ what: String, timeout: Duration, _ condition: () throws -> Bool) async throws {

@@ -1,12 +1,13 @@
 import Foundation
 import NotifyCore
 import NotifyStore
+import ServiceLifecycle
 import Testing
 
 /// The behaviour every ``IdempotencyStore`` must show, written against the
 /// protocol alone. A store's test suite runs each ``Scenario`` with a factory
 /// for fresh, empty stores whose retention is ``StoreContract/retention``
-/// (see `SQLiteStoreContractTests`; the PostgreSQL store adds its own factory).
+/// (`SQLiteStoreContractTests`, `PostgresStoreContractTests`).
 struct StoreContract: Sendable {
     /// Retention the factory must configure.
     static let retention: Duration = .seconds(3600)
@@ -68,15 +69,22 @@ struct StoreContract: Sendable {
 
     // MARK: Running
 
+    /// Runs `scenario` on a fresh store while the store's `run()` runs, as
+    /// in the worker (the PostgreSQL store needs it for its pool).
     func run(_ scenario: Scenario) async throws {
         let store = try await self.makeStore()
-        do {
-            try await Self.body(of: scenario)(store)
-        } catch {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await store.run() }
+            do {
+                try await Self.body(of: scenario)(store)
+            } catch {
+                await store.close()
+                group.cancelAll()
+                throw error
+            }
             await store.close()
-            throw error
+            group.cancelAll()
         }
-        await store.close()
     }
 
     static func body(of scenario: Scenario) -> (any IdempotencyStore) async throws -> Void {

@@ -9,10 +9,14 @@ import NIOConcurrencyHelpers
 /// position for a partition supersedes an older one that has not gone out yet,
 /// and commits never go backwards: ``submit(_:)`` keeps the highest position
 /// per partition, ``run()`` sends what is pending in one `commit` and repeats
-/// while more arrives. A failed commit is logged and put back unless a newer
-/// position arrived meanwhile; the next batch (or ``flush(_:timeout:)``) sends
-/// it again. Kafka re-delivers what a lost commit did not cover, and the
-/// idempotency store turns that into no second call.
+/// while more arrives. A failed commit (typically `rebalance_in_progress` or
+/// `illegal_generation` while the group rebalances) is logged and put back
+/// unless a newer position arrived meanwhile, and sent again after a backoff
+/// (100 ms doubling to 2 s) even if no new record finishes: the last
+/// positions of a partition that has gone quiet must not stay uncommitted.
+/// Positions of partitions revoked meanwhile are dropped. Kafka re-delivers
+/// what a lost commit did not cover, and the idempotency store turns that
+/// into no second call.
 final class OffsetCommitter: Sendable {
     private struct State {
         var pending: [KafkaTopicPartition: Int64] = [:]
@@ -82,11 +86,17 @@ final class OffsetCommitter: Sendable {
     /// Commits until cancelled.
     func run() async {
         for await _ in self.signals {
-            await self.commitPending()
+            var backoff: Duration = .milliseconds(100)
+            while await !self.commitPending(), !Task.isCancelled {
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(2))
+            }
         }
     }
 
-    private func commitPending() async {
+    /// Commits what is pending, batch after batch. Returns `false` when a
+    /// commit failed and its positions are pending again.
+    private func commitPending() async -> Bool {
         while !Task.isCancelled {
             let batch: [KafkaTopicPartition: Int64] = self.state.withLockedValue { state in
                 guard state.inProgress.isEmpty else { return [:] }
@@ -94,7 +104,7 @@ final class OffsetCommitter: Sendable {
                 state.pending = [:]
                 return state.inProgress
             }
-            guard !batch.isEmpty else { return }
+            guard !batch.isEmpty else { return true }
             var failure: (any Error)?
             do {
                 try await self.consumer.commit(batch.map { KafkaCommitPosition(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value) })
@@ -109,11 +119,13 @@ final class OffsetCommitter: Sendable {
                 }
             }
             if let failure {
-                self.logger.warning("offset commit failed; retrying with the next commit", metadata: [
+                self.logger.warning("offset commit failed; retrying", metadata: [
                     LogKey.errorCode: "\((failure as? KafkaError)?.code ?? "kafka.unknown")",
                 ])
-                return
+                let stillPending = self.state.withLockedValue { !$0.pending.isEmpty }
+                return !stillPending
             }
         }
+        return true
     }
 }

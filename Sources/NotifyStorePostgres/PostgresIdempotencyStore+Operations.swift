@@ -1,0 +1,220 @@
+public import Foundation
+import Logging
+import NotifyCore
+public import NotifyStore
+import PostgresNIO
+
+extension PostgresIdempotencyStore {
+    private static let columns = PostgresSchema.recordColumns
+
+    private static func selectForUpdate(_ key: String) -> PostgresQuery {
+        "SELECT \(unescaped: columns) FROM aicc_notify_keys WHERE key = \(key) FOR UPDATE"
+    }
+
+    private static func records(_ rows: PostgresRowSequence) async throws -> [StoredRecord] {
+        var records: [StoredRecord] = []
+        for try await row in rows {
+            records.append(try PostgresRecordCodec.record(row))
+        }
+        return records
+    }
+
+    private static func count(_ rows: PostgresRowSequence) async throws -> Int {
+        var count = 0
+        for try await _ in rows { count += 1 }
+        return count
+    }
+
+    public func claim(_ request: ClaimRequest) async throws(StoreError) -> ClaimResult {
+        let retention = self.retention
+        return try await self.transaction("claiming \(request.key)") { connection, logger in
+            // At most a few rounds: a round repeats only when another process
+            // inserted the key between our read and our insert.
+            for _ in 0..<5 {
+                let existing = try await Self.records(connection.query(Self.selectForUpdate(request.key), logger: logger)).first
+                let decision = ClaimDecision.decide(existing: existing, request: request, retention: retention)
+                guard case .write(let record, _) = decision else {
+                    return Self.rounded(decision.result)
+                }
+                if existing == nil {
+                    let inserted = try await Self.count(connection.query(PostgresRecordCodec.insert(record), logger: logger))
+                    if inserted == 0 { continue }
+                } else {
+                    try await connection.query(PostgresRecordCodec.replace(record), logger: logger)
+                }
+                return Self.rounded(decision.result)
+            }
+            throw StoreError.unavailable("claiming \(request.key): the row kept changing under contention")
+        }
+    }
+
+    public func renewLease(key: String, owner: StoreOwner, until: Date) async throws(StoreError) -> Bool {
+        let untilMillis = PostgresRecordCodec.millis(until)
+        return try await self.operation("renewing the lease on \(key)") { client in
+            let rows = try await client.query(
+                """
+                UPDATE aicc_notify_keys SET lease_expires_at = \(untilMillis)
+                WHERE key = \(key) AND state = 'claimed' AND owner_worker = \(owner.worker) AND owner_incarnation = \(owner.incarnation)
+                RETURNING key
+                """, logger: self.logger)
+            return try await Self.count(rows) > 0
+        }
+    }
+
+    public func recordAttemptStarted(key: String, owner: StoreOwner) async throws(StoreError) -> Int {
+        let attempts: Int? = try await self.operation("recording an attempt on \(key)") { client in
+            var attempts: Int?
+            for try await value in try await client.query(
+                """
+                UPDATE aicc_notify_keys
+                SET attempts = attempts + 1, in_doubt = (in_doubt OR call_pending), call_pending = true
+                WHERE key = \(key) AND state = 'claimed' AND owner_worker = \(owner.worker) AND owner_incarnation = \(owner.incarnation)
+                RETURNING attempts
+                """, logger: self.logger
+            ).decode(Int.self) {
+                attempts = value
+            }
+            return attempts
+        }
+        guard let attempts else { throw .claimLost("\(key) is no longer claimed by \(owner)") }
+        return attempts
+    }
+
+    public func recordAttemptEnded(key: String, owner: StoreOwner, inDoubt: Bool) async throws(StoreError) {
+        let updated = try await self.operation("ending an attempt on \(key)") { client in
+            try await Self.count(client.query(
+                """
+                UPDATE aicc_notify_keys SET call_pending = false, in_doubt = (in_doubt OR \(inDoubt))
+                WHERE key = \(key) AND state = 'claimed' AND owner_worker = \(owner.worker) AND owner_incarnation = \(owner.incarnation)
+                RETURNING key
+                """, logger: self.logger))
+        }
+        guard updated > 0 else { throw .claimLost("\(key) is no longer claimed by \(owner)") }
+    }
+
+    public func recordOutcome(
+        key: String, requestId: String, owner: StoreOwner, outcome: StoredOutcome
+    ) async throws(StoreError) -> StoredRecord {
+        let completedAt = PostgresRecordCodec.millis(outcome.completedAt)
+        let result = ByteBuffer(bytes: outcome.result)
+        return try await self.transaction("recording the outcome of \(key)") { connection, logger in
+            let updated = try await Self.records(connection.query(
+                """
+                UPDATE aicc_notify_keys
+                SET state = 'done', outcome = \(outcome.outcome.rawValue), call_serial_no = \(outcome.callSerialNo),
+                    in_doubt = (in_doubt OR \(outcome.inDoubt)), call_pending = false, attempts = \(outcome.attempts),
+                    result = \(result), completed_at = \(completedAt), lease_expires_at = NULL
+                WHERE key = \(key) AND state = 'claimed' AND owner_worker = \(owner.worker)
+                    AND owner_incarnation = \(owner.incarnation) AND request_id = \(requestId)
+                RETURNING \(unescaped: Self.columns)
+                """, logger: logger))
+            if let record = updated.first { return record }
+            // Already recorded by this same owner for this request (a repeated call)?
+            let existing = try await Self.records(connection.query(
+                "SELECT \(unescaped: Self.columns) FROM aicc_notify_keys WHERE key = \(key)", logger: logger)).first
+            guard let existing else {
+                throw StoreError.claimLost("\(key) is not remembered (swept?); \(owner) no longer holds it")
+            }
+            if existing.state == .done && existing.requestId == requestId && existing.owner == owner {
+                return existing
+            }
+            throw StoreError.claimLost(
+                "\(key) is \(existing.state.rawValue) for request \(existing.requestId) by \(existing.owner), not claimed by \(owner) for \(requestId)")
+        }
+    }
+
+    public func releaseClaim(key: String, requestId: String, owner: StoreOwner) async throws(StoreError) -> Bool {
+        try await self.operation("releasing \(key)") { client in
+            try await Self.count(client.query(
+                """
+                DELETE FROM aicc_notify_keys
+                WHERE key = \(key) AND state = 'claimed' AND owner_worker = \(owner.worker)
+                    AND owner_incarnation = \(owner.incarnation) AND request_id = \(requestId)
+                    AND NOT in_doubt AND NOT call_pending
+                RETURNING key
+                """, logger: self.logger)) > 0
+        }
+    }
+
+    public func lookup(key: String) async throws(StoreError) -> StoredRecord? {
+        try await self.operation("looking up \(key)") { client in
+            try await Self.records(client.query(
+                "SELECT \(unescaped: Self.columns) FROM aicc_notify_keys WHERE key = \(key)", logger: self.logger)).first
+        }
+    }
+
+    public func record(forCallSerialNo callSerialNo: String) async throws(StoreError) -> StoredRecord? {
+        try await self.operation("looking up call serial \(callSerialNo)") { client in
+            try await Self.records(client.query(
+                """
+                SELECT \(unescaped: Self.columns) FROM aicc_notify_keys
+                WHERE call_serial_no = \(callSerialNo) ORDER BY completed_at DESC NULLS LAST LIMIT 1
+                """, logger: self.logger)).first
+        }
+    }
+
+    public func resolveInDoubt(key: String, callSerialNo: String) async throws(StoreError) -> StoredRecord? {
+        try await self.transaction("resolving \(key)") { connection, logger in
+            let updated = try await Self.records(connection.query(
+                """
+                UPDATE aicc_notify_keys SET call_serial_no = \(callSerialNo)
+                WHERE key = \(key) AND state = 'done' AND outcome = 'indeterminate' AND call_serial_no IS NULL
+                RETURNING \(unescaped: Self.columns)
+                """, logger: logger))
+            if let record = updated.first { return record }
+            let existing = try await Self.records(connection.query(
+                "SELECT \(unescaped: Self.columns) FROM aicc_notify_keys WHERE key = \(key)", logger: logger)).first
+            guard let existing else { return nil }
+            return existing.outcome == .indeterminate && existing.callSerialNo == callSerialNo ? existing : nil
+        }
+    }
+
+    public func sweep(now: Date) async throws(StoreError) -> Int {
+        let nowMillis = PostgresRecordCodec.millis(now)
+        let cutoff = PostgresRecordCodec.millis(now.addingTimeInterval(-Self.seconds(self.retention)))
+        return try await self.operation("sweeping") { client in
+            var swept = 0
+            for try await count in try await client.query(
+                """
+                WITH gone AS (
+                    DELETE FROM aicc_notify_keys
+                    WHERE (state = 'done' AND completed_at <= \(cutoff))
+                       OR (state = 'claimed' AND claimed_at <= \(cutoff)
+                           AND (lease_expires_at IS NULL OR lease_expires_at <= \(nowMillis)))
+                    RETURNING 1
+                )
+                SELECT count(*)::bigint FROM gone
+                """, logger: self.logger
+            ).decode(Int.self) {
+                swept = count
+            }
+            return swept
+        }
+    }
+
+    private static func seconds(_ duration: Duration) -> TimeInterval {
+        let (seconds, attoseconds) = duration.components
+        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
+    }
+
+    /// The result with its records' times rounded to what the store keeps, so
+    /// that a later ``lookup(key:)`` returns equal records.
+    private static func rounded(_ result: ClaimResult) -> ClaimResult {
+        func r(_ record: StoredRecord) -> StoredRecord {
+            var record = record
+            record.claimedAt = PostgresRecordCodec.stored(record.claimedAt)
+            record.leaseExpiresAt = record.leaseExpiresAt.map(PostgresRecordCodec.stored)
+            record.completedAt = record.completedAt.map(PostgresRecordCodec.stored)
+            return record
+        }
+        switch result {
+        case .claimed(let record): return .claimed(r(record))
+        case .completed(let record): return .completed(r(record))
+        case .duplicate(let record): return .duplicate(r(record))
+        case .conflict(let record): return .conflict(r(record))
+        case .inFlight(let record): return .inFlight(r(record))
+        case .inDoubt(let previous, let current): return .inDoubt(previous: r(previous), current: r(current))
+        case .claimedInDoubt(let previous, let current): return .claimedInDoubt(previous: r(previous), current: r(current))
+        }
+    }
+}
