@@ -28,11 +28,16 @@ public final class AICCClient: Sendable {
     ///   - configuration: The settings; ``Configuration/baseURL`` must be an `http` or `https` URL.
     ///   - eventLoopGroup: Where the connections live. Default: NIO's shared singleton group.
     ///   - backgroundLogger: For connection-pool activity that belongs to no call.
+    ///   - onTokenFetch: Called after each `tokenByAkSk` round trip the
+    ///     client makes for its token cache (first fetch and refreshes, not
+    ///     ``probe(logger:)``), with whether it produced a token; for metrics.
+    ///     Default: none.
     /// - Throws: ``AICCError`` with code `aicc.configuration.invalid`.
     public init(
         configuration: Configuration,
         eventLoopGroup: any EventLoopGroup = HTTPClient.defaultEventLoopGroup,
-        backgroundLogger: Logger
+        backgroundLogger: Logger,
+        onTokenFetch: (@Sendable (_ succeeded: Bool) -> Void)? = nil
     ) throws {
         var base = configuration.baseURL
         while base.hasSuffix("/") { base.removeLast() }
@@ -74,7 +79,16 @@ public final class AICCClient: Sendable {
             maxBodySize: configuration.maxResponseBodySize
         )
         self.tokenFetcher = fetcher
-        self.tokenProvider = TokenProvider(fetch: { logger in try await fetcher.fetch(logger: logger) })
+        self.tokenProvider = TokenProvider(fetch: { logger in
+            do {
+                let token = try await fetcher.fetch(logger: logger)
+                onTokenFetch?(true)
+                return token
+            } catch {
+                onTokenFetch?(false)
+                throw error
+            }
+        })
     }
 
     /// Makes sure a valid token is cached (fetching one if needed), e.g. for a readiness

@@ -124,7 +124,12 @@ public func buildWorker(configuration: WorkerConfiguration, logger: Logger) asyn
     aiccConfiguration.timeout = callTimeout
     aiccConfiguration.maxConcurrency = configuration.aicc.maxConcurrency
     aiccConfiguration.callsPerSecond = configuration.aicc.callsPerSecond
-    let aicc = try AICCClient(configuration: aiccConfiguration, backgroundLogger: logger)
+    // Metrics go to this worker's own registry, served at /metrics (no global bootstrap).
+    let registry = PrometheusCollectorRegistry()
+    let metrics = WorkerMetrics(factory: PrometheusMetricsFactory(registry: registry))
+    let aicc = try AICCClient(
+        configuration: aiccConfiguration, backgroundLogger: logger,
+        onTokenFetch: { (succeeded: Bool) -> Void in metrics.tokenFetched(succeeded: succeeded) })
 
     let retry = RetryPolicy(
         initialBackoff: configuration.retry.initialBackoff, maxBackoff: configuration.retry.maxBackoff,
@@ -151,9 +156,6 @@ public func buildWorker(configuration: WorkerConfiguration, logger: Logger) asyn
     let dispatchConfiguration = DispatchService.Configuration(
         resultsTopic: configuration.kafka.topics.results, deadLetterTopic: configuration.kafka.topics.deadLetter,
         owner: owner, machine: machine, claimLease: claimLease, drainTimeout: drainTimeout, callbackURL: callbackURL)
-    // Metrics go to this worker's own registry, served at /metrics (no global bootstrap).
-    let registry = PrometheusCollectorRegistry()
-    let metrics = WorkerMetrics(factory: PrometheusMetricsFactory(registry: registry))
     let dispatch = DispatchService(
         configuration: dispatchConfiguration, consumer: consumer, producer: producer, store: store, aicc: aicc,
         metrics: metrics, logger: logger)
@@ -163,7 +165,17 @@ public func buildWorker(configuration: WorkerConfiguration, logger: Logger) asyn
     let authenticator = configuration.callback.sharedKey.map { ReportAuthenticator(sharedKey: $0) }
     let readiness: @Sendable () async -> Readiness = {
         var problems: [String] = []
-        if !dispatch.hasAssignment { problems.append("no partitions assigned yet") }
+        if !dispatch.hasAssignment {
+            if !dispatch.isGroupMember {
+                problems.append("no partitions assigned yet (not in the consumer group)")
+            } else {
+                // An idle member (more members than partitions) is ready, if
+                // the input topic really is there to take over.
+                let topic = configuration.kafka.topics.requests
+                let partitions = (try? await consumer.watermarks(topic: topic, timeout: .seconds(2)))?.count ?? 0
+                if partitions == 0 { problems.append("no partitions assigned: input topic \(topic) not found") }
+            }
+        }
         if dispatch.isOutage { problems.append("AICC is out or refused the credentials (partitions paused)") }
         do throws(StoreError) {
             _ = try await store.lookup(key: "aicc-notify.readyz")
@@ -179,4 +191,13 @@ public func buildWorker(configuration: WorkerConfiguration, logger: Logger) asyn
     return Worker(
         dispatch: dispatch, store: store, producer: producer, aicc: aicc, http: http, configuration: configuration,
         logger: logger)
+}
+
+extension Worker: CustomStringConvertible {
+    /// `Worker(id: …)`: what swift-service-lifecycle logs when it starts and
+    /// stops the worker. The synthesized description would print the whole
+    /// configuration, secrets included.
+    public var description: String {
+        "Worker(id: \(self.configuration.worker.id))"
+    }
 }

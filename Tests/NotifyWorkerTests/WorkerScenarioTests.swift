@@ -489,6 +489,39 @@ extension CallbackScenarioTests {
     }
 }
 
+extension CallbackScenarioTests {
+    /// Product §8: ready "with a partition assignment (or an idle group)": of
+    /// two members over a one-partition topic, the one the group gave nothing
+    /// is ready as well, to take over.
+    @Test func anIdleMemberIsReady() async throws {
+        try await WorkerHarness.with(partitions: 1) { h in
+            let curl = try #require(which("curl"))
+            let ports = [try freeLoopbackPort(), try freeLoopbackPort()]
+            let configurations: [WorkerConfiguration] = (0..<2).map { index in
+                h.configuration {
+                    $0.http.port = ports[index]
+                    $0.worker.id = "member-\(index)"
+                }
+            }
+            try await h.withWorker(configurations[0]) { first in
+                try await h.withWorker(configurations[1]) { second in
+                    var answers: [String] = []
+                    for _ in 0..<100 {
+                        answers = try ports.map { port in
+                            try runProgram(curl, ["-s", "-w", " %{http_code}", "http://127.0.0.1:\(port)/readyz"]).stdout
+                        }
+                        if answers.allSatisfy({ $0.hasSuffix(" 200") }) { break }
+                        try await Task.sleep(for: .milliseconds(100))
+                    }
+                    #expect(answers.allSatisfy { $0.hasSuffix(" 200") }, "\(answers)")
+                    // Exactly one of them owns the partition.
+                    #expect([first.dispatch.hasAssignment, second.dispatch.hasAssignment].filter { $0 }.count == 1)
+                }
+            }
+        }
+    }
+}
+
 /// `/metrics` after a run agrees with what happened (issue #9).
 @Suite(.serialized)
 struct MetricsScenarioTests {
@@ -531,6 +564,19 @@ struct MetricsScenarioTests {
                 #expect(value("aicc_notify_end_to_end_seconds_count") == 23)
                 #expect(text.contains("aicc_notify_in_flight"))
                 #expect(text.contains("aicc_notify_paused_partitions"))
+                // One token for the run (no probe, no 401): the simulator issued what the worker counted.
+                #expect(value(#"aicc_notify_token_refreshes_total{result="ok"}"#) == Double(h.simulator.stats.tokensIssued))
+                #expect(value(#"aicc_notify_token_refreshes_total{result="ok"}"#) ?? 0 >= 1)
+                #expect(value(#"aicc_notify_token_refreshes_total{result="error"}"#) == 0)
+                // Everything was committed, so no lag (the gauge is updated once a second).
+                var lag = value("aicc_notify_consumer_lag")
+                for _ in 0..<30 where lag != 0 {
+                    try await Task.sleep(for: .milliseconds(100))
+                    let again = try runProgram(curl, ["-s", "http://127.0.0.1:\(port)/metrics"]).stdout
+                    lag = again.split(separator: "\n").first { $0.hasPrefix("aicc_notify_consumer_lag ") }
+                        .flatMap { Double($0.split(separator: " ").last ?? "") }
+                }
+                #expect(lag == 0)
             }
         }
     }

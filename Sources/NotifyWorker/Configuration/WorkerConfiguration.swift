@@ -197,3 +197,19 @@ public struct WorkerConfiguration: Sendable, Equatable {
         }
     }
 }
+
+extension WorkerConfiguration: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    /// The keys a configuration log line may show; never a secret (see
+    /// ``secretKeys``), whatever prints the configuration.
+    public var description: String {
+        "WorkerConfiguration(worker.id: \(self.worker.id), kafka.groupId: \(self.kafka.groupID), "
+            + "kafka.topics.requests: \(self.kafka.topics.requests), aicc.baseURL: \(self.aicc.baseURL), "
+            + "store: \(self.store.url.hasPrefix("sqlite:") ? self.store.url : "postgres (url redacted)"), secrets: redacted)"
+    }
+
+    public var debugDescription: String { self.description }
+
+    /// Mirrors show the redacted description only (so `dump` and
+    /// `String(reflecting:)` of a containing value cannot reveal a secret).
+    public var customMirror: Mirror { Mirror(self, children: ["redacted": self.description]) }
+}

@@ -39,6 +39,9 @@ public final class DispatchService: Service, Sendable {
         var drainDeadline: ContinuousClock.Instant?
         /// The partitions this member owns now.
         var assigned: Set<KafkaTopicPartition> = []
+        /// The group has answered this member with an assignment (maybe an
+        /// empty one) since it (re)joined: it is a member, idle or not.
+        var joined = false
         /// The partitions paused now.
         var paused: Set<TopicPartition> = []
         /// Record timestamps (ms since the epoch) until the record's result is out, for the end-to-end latency.
@@ -81,8 +84,14 @@ public final class DispatchService: Service, Sendable {
     /// Whether AICC is considered out (the breaker is open): report not ready.
     public var isOutage: Bool { self.machine.withLockedValue { $0.isOutage } }
 
-    /// Whether this member owns partitions now (for `/readyz`).
+    /// Whether this member owns partitions now.
     public var hasAssignment: Bool { self.side.withLockedValue { !$0.assigned.isEmpty } }
+
+    /// Whether this member is in the group: it owns partitions, or the group
+    /// assigned it none because there are more members than partitions (an
+    /// idle member, ready to take over) — product §8's "or an idle group".
+    /// `false` before the first assignment and after the assignment was lost.
+    public var isGroupMember: Bool { self.side.withLockedValue { !$0.assigned.isEmpty || $0.joined } }
 
     /// Records in the worker, not yet finished (parked ones included).
     public var inFlight: Int { self.machine.withLockedValue { $0.inFlight } }
@@ -122,7 +131,10 @@ public final class DispatchService: Service, Sendable {
             case .partitionsAssigned(let partitions):
                 self.logger.info("partitions assigned", metadata: [LogKey.partitions: "\(partitions)"])
                 self.committer.assigned(partitions)
-                self.side.withLockedValue { $0.assigned.formUnion(partitions) }
+                self.side.withLockedValue { side in
+                    side.assigned.formUnion(partitions)
+                    side.joined = true
+                }
                 self.feed(sink) { $0.partitionsAssigned(partitions.map(TopicPartition.init)) }
             case .partitionsRevoked(let revocation):
                 await self.revoke(revocation, sink)
@@ -169,6 +181,7 @@ public final class DispatchService: Service, Sendable {
             LogKey.partitions: "\(kafkaPartitions)", "kafka.lost": "\(revocation.isLost)",
         ])
         if revocation.isLost {
+            self.side.withLockedValue { $0.joined = false }
             // Another member may own them already: commit nothing, drop everything.
             self.committer.revoked(kafkaPartitions)
             self.feed(sink) { $0.partitionsRevoked(partitions, now: Date()) }
@@ -217,6 +230,12 @@ public final class DispatchService: Service, Sendable {
             self.metrics.inFlight.record(inFlight)
             self.metrics.outage.record(outage ? 1 : 0)
             self.metrics.pausedPartitions.record(self.side.withLockedValue { $0.paused.count })
+            // Lag: from the last committed position to the end librdkafka last saw.
+            var lag: Int64 = 0
+            for (partition, committed) in self.committer.committedPositions {
+                if let high = self.consumer.cachedHighWatermark(partition), high > committed { lag += high - committed }
+            }
+            self.metrics.consumerLag.record(lag)
             try? await Task.sleep(for: .seconds(1))
         }
     }

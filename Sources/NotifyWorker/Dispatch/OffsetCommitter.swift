@@ -24,6 +24,13 @@ final class OffsetCommitter: Sendable {
         var inProgress: [KafkaTopicPartition: Int64] = [:]
         /// Partitions no longer ours: positions for them are dropped.
         var revoked: Set<KafkaTopicPartition> = []
+        /// The last position committed per partition we hold.
+        var committed: [KafkaTopicPartition: Int64] = [:]
+    }
+
+    /// The last position committed for each partition this worker holds.
+    var committedPositions: [KafkaTopicPartition: Int64] {
+        self.state.withLockedValue { $0.committed }
     }
 
     private let consumer: KafkaConsumer
@@ -59,7 +66,10 @@ final class OffsetCommitter: Sendable {
     func revoked(_ partitions: some Sequence<KafkaTopicPartition>) {
         self.state.withLockedValue { state in
             state.revoked.formUnion(partitions)
-            for partition in partitions { state.pending[partition] = nil }
+            for partition in partitions {
+                state.pending[partition] = nil
+                state.committed[partition] = nil
+            }
         }
     }
 
@@ -113,7 +123,12 @@ final class OffsetCommitter: Sendable {
             }
             self.state.withLockedValue { state in
                 state.inProgress = [:]
-                guard failure != nil else { return }
+                guard failure != nil else {
+                    for (partition, offset) in batch where !state.revoked.contains(partition) {
+                        state.committed[partition] = max(state.committed[partition] ?? .min, offset)
+                    }
+                    return
+                }
                 for (partition, offset) in batch where state.pending[partition] == nil && !state.revoked.contains(partition) {
                     state.pending[partition] = offset
                 }

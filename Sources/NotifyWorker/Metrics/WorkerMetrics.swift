@@ -20,6 +20,8 @@ import NotifyCore
 /// | `aicc_notify_paused_partitions` | gauge | — partitions paused (in-flight bound, outage, shutdown) |
 /// | `aicc_notify_outage` | gauge | — 1 while the outage breaker is open |
 /// | `aicc_notify_callbacks_total` | counter | `status` (answered, unanswered, failed, unknown) |
+/// | `aicc_notify_token_refreshes_total` | counter | `result` (`ok`, `error`) — `tokenByAkSk` round trips for the token cache |
+/// | `aicc_notify_consumer_lag` | gauge | — records behind the end of this worker's partitions, counted from its last committed offsets |
 public struct WorkerMetrics: Sendable {
     let factory: any MetricsFactory
     private let requests: [NotificationResult.Outcome: Counter]
@@ -30,6 +32,9 @@ public struct WorkerMetrics: Sendable {
     let inFlight: Gauge
     let pausedPartitions: Gauge
     let outage: Gauge
+    let consumerLag: Gauge
+    private let tokenRefreshes: Counter
+    private let tokenRefreshFailures: Counter
 
     /// Metrics made with `factory`.
     public init(factory: any MetricsFactory) {
@@ -46,6 +51,13 @@ public struct WorkerMetrics: Sendable {
         self.inFlight = Gauge(label: "aicc_notify_in_flight", factory: factory)
         self.pausedPartitions = Gauge(label: "aicc_notify_paused_partitions", factory: factory)
         self.outage = Gauge(label: "aicc_notify_outage", factory: factory)
+        self.consumerLag = Gauge(label: "aicc_notify_consumer_lag", factory: factory)
+        self.tokenRefreshes = Counter(label: "aicc_notify_token_refreshes_total", dimensions: [("result", "ok")], factory: factory)
+        self.tokenRefreshFailures = Counter(label: "aicc_notify_token_refreshes_total", dimensions: [("result", "error")], factory: factory)
+    }
+
+    func tokenFetched(succeeded: Bool) {
+        (succeeded ? self.tokenRefreshes : self.tokenRefreshFailures).increment()
     }
 
     func resultPublished(_ outcome: NotificationResult.Outcome) {
