@@ -173,6 +173,8 @@ public final class HTTPEndpoint: Service, Sendable {
         case .unknownRequest:
             return self.refused(.notFound, "callback.request.unknown", "no such request")
         case .unavailable:
+            // AICC will send this same report again: let its nonce pass then.
+            self.authenticator?.release(fields)
             return Self.text(.serviceUnavailable, "try again later\n")
         }
     }

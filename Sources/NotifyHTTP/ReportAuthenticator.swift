@@ -37,6 +37,15 @@ public struct ReportAuthenticator: Sendable {
 
     /// `nil` when the report is authentic and fresh; else why not. A nonce is
     /// remembered only when everything else verified.
+
+    /// Forgets the nonce of a report that passed ``check(_:now:)`` but could
+    /// not be accepted (the event could not be published: the endpoint answers
+    /// 503), so that AICC's retry of the very same report — same nonce, same
+    /// signature — is not refused as a replay and its event is not lost.
+    public func release(_ fields: [String: String]) {
+        if let nonce = fields["nonce"], !nonce.isEmpty { self.nonces.remove(nonce) }
+    }
+
     public func check(_ fields: [String: String], now: Date = Date()) -> Refusal? {
         guard let timestamp = fields["timestamp"], let nonce = fields["nonce"], let signature = fields["signature"],
               !nonce.isEmpty
@@ -74,6 +83,11 @@ final class NonceCache: Sendable {
 
     init(capacity: Int) {
         self.capacity = capacity
+    }
+
+    /// Forgets `nonce` (its report was not accepted after all).
+    func remove(_ nonce: String) {
+        self.state.withLockedValue { state in state.expiries[nonce] = nil }
     }
 
     /// Remembers `nonce`; `false` when it is remembered already.

@@ -102,7 +102,11 @@ public func buildWorker(configuration: WorkerConfiguration, logger: Logger) asyn
     // Sends that cannot be delivered fail within kafka.deliveryTimeout: results are sent
     // again (the dispatch loop retries), a status report is answered 503 so that AICC retries.
     let deliveryTimeout: Duration = .seconds(configuration.kafka.deliveryTimeout)
-    let producerConfiguration = KafkaProducerConfiguration(client: client, deliveryTimeout: deliveryTimeout)
+    // The pass-through properties serve both clients; the producer leaves out
+    // the consumer-only ones (librdkafka would warn about each at every start).
+    var producerClient = client
+    producerClient.properties = configuration.kafka.properties.filter { !consumerOnlyKafkaProperties.contains($0.key) }
+    let producerConfiguration = KafkaProducerConfiguration(client: producerClient, deliveryTimeout: deliveryTimeout)
     let consumer: KafkaConsumer
     let producer: KafkaProducer
     do {
@@ -201,3 +205,14 @@ extension Worker: CustomStringConvertible {
         "Worker(id: \(self.configuration.worker.id))"
     }
 }
+
+/// librdkafka properties that only a consumer reads (marked `C` in its
+/// CONFIGURATION.md): `kafka.properties` passes them to the consumer only.
+let consumerOnlyKafkaProperties: Set<String> = [
+    "group.id", "group.instance.id", "partition.assignment.strategy", "session.timeout.ms",
+    "heartbeat.interval.ms", "group.protocol.type", "coordinator.query.interval.ms", "max.poll.interval.ms",
+    "enable.auto.commit", "auto.commit.interval.ms", "enable.auto.offset.store", "queued.min.messages",
+    "queued.max.messages.kbytes", "fetch.wait.max.ms", "fetch.message.max.bytes", "max.partition.fetch.bytes",
+    "fetch.max.bytes", "fetch.min.bytes", "fetch.error.backoff.ms", "offset.store.method", "isolation.level",
+    "consume.callback.max.messages", "enable.partition.eof", "check.crcs", "auto.offset.reset",
+]

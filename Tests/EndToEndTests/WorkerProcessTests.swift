@@ -130,6 +130,7 @@ struct ProcessScenario: Sendable {
 
     static let requestsTopic = "notification.requests"
     static let resultsTopic = "notification.results"
+    static let callbacksTopic = "notification.callbacks"
 
     /// Runs `body` with a mock cluster of `brokers` brokers (the requests
     /// topic with `partitions` partitions; with `signalBroker`, SIGUSR1/SIGUSR2
@@ -140,7 +141,7 @@ struct ProcessScenario: Sendable {
     ) async throws {
         var arguments = [
             "kafka-mock", "--brokers", String(brokers), "--topic", "\(requestsTopic):\(partitions)", "--topic", "\(resultsTopic):2",
-            "--topic", "notification.requests.dlq:1", "--log-level", "warning",
+            "--topic", "notification.requests.dlq:1", "--topic", "\(callbacksTopic):2", "--log-level", "warning",
         ]
         if let signalBroker { arguments += ["--signal-broker", String(signalBroker)] }
         let kafka = try ChildProcess(ProcessSupport.binary, arguments)
