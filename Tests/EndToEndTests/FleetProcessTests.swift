@@ -125,15 +125,33 @@ struct FleetProcessTests {
         try await ProcessScenario.with(simulator: Self.simulator(), brokers: 3, partitions: 6) { s in
             let requests = (0..<Self.requestCount).map { ProcessScenario.request($0) }
             try await s.produce(requests)
-            let workers = try (0..<3).map { try s.startWorker(Self.environment(s, $0, store: url, claimLease: "30")) }
+            let port = try freeLoopbackPort()
+            let workers = try (0..<3).map { index in
+                var environment = Self.environment(s, index, store: url, claimLease: "30")
+                if index == 0 { environment["AICC_NOTIFY_HTTP_LISTEN"] = "127.0.0.1:\(port)" }
+                return try s.startWorker(environment)
+            }
+            let curl = try #require(ProcessSupport.which("curl"))
+            func readyz() throws -> String {
+                try ProcessSupport.run(curl, ["-s", "-m", "25", "-w", " %{http_code}", "http://127.0.0.1:\(port)/readyz"]).stdout
+            }
             try await s.waitUntil("the fleet makes progress", timeout: .seconds(120)) {
                 try s.distinctResults().count >= Self.requestCount / 4
             }
             try cluster.stop()
+            let stopped = ContinuousClock.now
             let during = try s.distinctResults().count
-            try await Task.sleep(for: .seconds(10))
+            // Not ready while the store is unreachable, and saying why (the
+            // store's 10 s operation timeout bounds the answer).
+            let notReady = try readyz()
+            #expect(notReady.hasSuffix(" 503") && notReady.contains("idempotency store unavailable"), "\(notReady)")
+            let outage: Duration = .seconds(10)
+            if ContinuousClock.now - stopped < outage { try await Task.sleep(until: stopped + outage) }
             let after = try s.distinctResults().count
             try cluster.startServer()
+            try await s.waitUntil("ready again once the store is back", timeout: .seconds(60)) {
+                try readyz().hasSuffix(" 200")
+            }
             // Work paused while the store was away (a few results whose
             // outcome was stored before the stop may still have been published).
             // (A worker going on without its store would publish hundreds a second.)
