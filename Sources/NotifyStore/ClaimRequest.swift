@@ -40,8 +40,8 @@ public struct ClaimRequest: Sendable, Hashable {
 }
 
 extension Duration {
-    /// The duration in seconds.
-    var timeInterval: TimeInterval {
+    /// The duration in seconds (the stores compare it with `Date`s).
+    public var timeInterval: TimeInterval {
         let (seconds, attoseconds) = self.components
         return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
     }

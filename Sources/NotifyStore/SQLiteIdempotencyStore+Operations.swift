@@ -23,7 +23,7 @@ extension SQLiteIdempotencyStore {
             if case .write(let record, _) = decision {
                 _ = try await connection.execute(Self.upsert, SQLiteRecordCodec.binds(record))
             }
-            return Self.rounded(decision.result)
+            return decision.result.roundedToStoredPrecision
         }
     }
 
@@ -31,7 +31,7 @@ extension SQLiteIdempotencyStore {
         try await self.transaction("renewing the lease on \(key)") { connection in
             let rows = try await connection.execute(
                 "UPDATE idempotency_keys SET lease_expires_at = ? WHERE \(Self.ownedClaim) RETURNING key",
-                [.integer(SQLiteRecordCodec.millis(until)), .text(key), .text(owner.worker), .text(owner.incarnation)]
+                [.integer(StoreTime.millis(until)), .text(key), .text(owner.worker), .text(owner.incarnation)]
             )
             return !rows.isEmpty
         }
@@ -84,7 +84,7 @@ extension SQLiteIdempotencyStore {
                     .integer(outcome.inDoubt ? 1 : 0),
                     .integer(outcome.attempts),
                     .blob(.init(bytes: outcome.result)),
-                    .integer(SQLiteRecordCodec.millis(outcome.completedAt)),
+                    .integer(StoreTime.millis(outcome.completedAt)),
                     .text(key), .text(owner.worker), .text(owner.incarnation), .text(requestId),
                 ]
             )
@@ -149,8 +149,8 @@ extension SQLiteIdempotencyStore {
     }
 
     public func sweep(now: Date) async throws(StoreError) -> Int {
-        let nowMillis = SQLiteRecordCodec.millis(now)
-        let cutoff = SQLiteRecordCodec.millis(now.addingTimeInterval(-self.retention.timeInterval))
+        let nowMillis = StoreTime.millis(now)
+        let cutoff = StoreTime.millis(now.addingTimeInterval(-self.retention.timeInterval))
         return try await self.transaction("sweeping") { connection in
             let done = try await connection.execute(
                 "DELETE FROM idempotency_keys WHERE state = 'done' AND completed_at <= ? RETURNING key",
@@ -165,27 +165,6 @@ extension SQLiteIdempotencyStore {
                 [.integer(cutoff), .integer(nowMillis)]
             )
             return done.count + abandoned.count
-        }
-    }
-
-    /// The result with its records' times rounded to what the store keeps, so
-    /// that a later ``lookup(key:)`` returns equal records.
-    private static func rounded(_ result: ClaimResult) -> ClaimResult {
-        func r(_ record: StoredRecord) -> StoredRecord {
-            var record = record
-            record.claimedAt = SQLiteRecordCodec.stored(record.claimedAt)
-            record.leaseExpiresAt = record.leaseExpiresAt.map(SQLiteRecordCodec.stored)
-            record.completedAt = record.completedAt.map(SQLiteRecordCodec.stored)
-            return record
-        }
-        switch result {
-        case .claimed(let record): return .claimed(r(record))
-        case .completed(let record): return .completed(r(record))
-        case .duplicate(let record): return .duplicate(r(record))
-        case .conflict(let record): return .conflict(r(record))
-        case .inFlight(let record): return .inFlight(r(record))
-        case .inDoubt(let previous, let current): return .inDoubt(previous: r(previous), current: r(current))
-        case .claimedInDoubt(let previous, let current): return .claimedInDoubt(previous: r(previous), current: r(current))
         }
     }
 }

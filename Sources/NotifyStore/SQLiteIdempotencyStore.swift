@@ -194,7 +194,7 @@ public final class SQLiteIdempotencyStore: IdempotencyStore {
                     }
                     _ = try await connection.execute(
                         "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
-                        [.integer(migration.version), .integer(SQLiteRecordCodec.millis(Date()))]
+                        [.integer(migration.version), .integer(StoreTime.millis(Date()))]
                     )
                     logger.info("idempotency store migrated", metadata: ["store.path": "\(path)", "store.schemaVersion": "\(migration.version)"])
                 }

@@ -5,20 +5,6 @@ import SQLiteNIO
 
 /// Maps ``StoredRecord`` to and from SQLite values, and SQLite errors to ``StoreError``.
 enum SQLiteRecordCodec {
-    /// Milliseconds since 1970 (the stored time unit).
-    static func millis(_ date: Date) -> Int {
-        Int((date.timeIntervalSince1970 * 1000).rounded())
-    }
-
-    static func date(_ millis: Int) -> Date {
-        Date(timeIntervalSince1970: TimeInterval(millis) / 1000)
-    }
-
-    /// `date` rounded to the stored precision.
-    static func stored(_ date: Date) -> Date {
-        Self.date(Self.millis(date))
-    }
-
     /// The binds for `INSERT OR REPLACE INTO idempotency_keys (recordColumns) VALUES (?, …)`.
     static func binds(_ record: StoredRecord) -> [SQLiteData] {
         [
@@ -28,8 +14,8 @@ enum SQLiteRecordCodec {
             .text(record.state.rawValue),
             .text(record.owner.worker),
             .text(record.owner.incarnation),
-            record.leaseExpiresAt.map { SQLiteData.integer(Self.millis($0)) } ?? SQLiteData.null,
-            .integer(Self.millis(record.claimedAt)),
+            record.leaseExpiresAt.map { SQLiteData.integer(StoreTime.millis($0)) } ?? SQLiteData.null,
+            .integer(StoreTime.millis(record.claimedAt)),
             .integer(record.attempts),
             .integer(record.callPending ? 1 : 0),
             .integer(record.inDoubt ? 1 : 0),
@@ -37,7 +23,7 @@ enum SQLiteRecordCodec {
             record.outcome.map { SQLiteData.text($0.rawValue) } ?? SQLiteData.null,
             record.callSerialNo.map { SQLiteData.text($0) } ?? SQLiteData.null,
             record.result.map { SQLiteData.blob(ByteBuffer(bytes: $0)) } ?? SQLiteData.null,
-            record.completedAt.map { SQLiteData.integer(Self.millis($0)) } ?? SQLiteData.null,
+            record.completedAt.map { SQLiteData.integer(StoreTime.millis($0)) } ?? SQLiteData.null,
         ]
     }
 
@@ -81,8 +67,8 @@ enum SQLiteRecordCodec {
             fingerprint: try text("fingerprint"),
             state: state,
             owner: StoreOwner(worker: try text("owner_worker"), incarnation: try text("owner_incarnation")),
-            leaseExpiresAt: optionalInteger("lease_expires_at").map(Self.date),
-            claimedAt: Self.date(try integer("claimed_at")),
+            leaseExpiresAt: optionalInteger("lease_expires_at").map(StoreTime.date),
+            claimedAt: StoreTime.date(try integer("claimed_at")),
             attempts: try integer("attempts"),
             callPending: try integer("call_pending") != 0,
             inDoubt: try integer("in_doubt") != 0,
@@ -90,7 +76,7 @@ enum SQLiteRecordCodec {
             outcome: outcome,
             callSerialNo: optionalText("call_serial_no"),
             result: result,
-            completedAt: optionalInteger("completed_at").map(Self.date)
+            completedAt: optionalInteger("completed_at").map(StoreTime.date)
         )
     }
 

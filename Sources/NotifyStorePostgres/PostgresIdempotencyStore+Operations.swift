@@ -34,7 +34,7 @@ extension PostgresIdempotencyStore {
                 let existing = try await Self.records(connection.query(Self.selectForUpdate(request.key), logger: logger)).first
                 let decision = ClaimDecision.decide(existing: existing, request: request, retention: retention)
                 guard case .write(let record, _) = decision else {
-                    return Self.rounded(decision.result)
+                    return decision.result.roundedToStoredPrecision
                 }
                 if existing == nil {
                     let inserted = try await Self.count(connection.query(PostgresRecordCodec.insert(record), logger: logger))
@@ -42,14 +42,14 @@ extension PostgresIdempotencyStore {
                 } else {
                     try await connection.query(PostgresRecordCodec.replace(record), logger: logger)
                 }
-                return Self.rounded(decision.result)
+                return decision.result.roundedToStoredPrecision
             }
             throw StoreError.unavailable("claiming \(request.key): the row kept changing under contention")
         }
     }
 
     public func renewLease(key: String, owner: StoreOwner, until: Date) async throws(StoreError) -> Bool {
-        let untilMillis = PostgresRecordCodec.millis(until)
+        let untilMillis = StoreTime.millis(until)
         return try await self.operation("renewing the lease on \(key)") { client in
             let rows = try await client.query(
                 """
@@ -95,7 +95,7 @@ extension PostgresIdempotencyStore {
     public func recordOutcome(
         key: String, requestId: String, owner: StoreOwner, outcome: StoredOutcome
     ) async throws(StoreError) -> StoredRecord {
-        let completedAt = PostgresRecordCodec.millis(outcome.completedAt)
+        let completedAt = StoreTime.millis(outcome.completedAt)
         let result = ByteBuffer(bytes: outcome.result)
         return try await self.transaction("recording the outcome of \(key)") { connection, logger in
             let updated = try await Self.records(connection.query(
@@ -170,8 +170,8 @@ extension PostgresIdempotencyStore {
     }
 
     public func sweep(now: Date) async throws(StoreError) -> Int {
-        let nowMillis = PostgresRecordCodec.millis(now)
-        let cutoff = PostgresRecordCodec.millis(now.addingTimeInterval(-Self.seconds(self.retention)))
+        let nowMillis = StoreTime.millis(now)
+        let cutoff = StoreTime.millis(now.addingTimeInterval(-self.retention.timeInterval))
         return try await self.operation("sweeping") { client in
             var swept = 0
             for try await count in try await client.query(
@@ -189,32 +189,6 @@ extension PostgresIdempotencyStore {
                 swept = count
             }
             return swept
-        }
-    }
-
-    private static func seconds(_ duration: Duration) -> TimeInterval {
-        let (seconds, attoseconds) = duration.components
-        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
-    }
-
-    /// The result with its records' times rounded to what the store keeps, so
-    /// that a later ``lookup(key:)`` returns equal records.
-    private static func rounded(_ result: ClaimResult) -> ClaimResult {
-        func r(_ record: StoredRecord) -> StoredRecord {
-            var record = record
-            record.claimedAt = PostgresRecordCodec.stored(record.claimedAt)
-            record.leaseExpiresAt = record.leaseExpiresAt.map(PostgresRecordCodec.stored)
-            record.completedAt = record.completedAt.map(PostgresRecordCodec.stored)
-            return record
-        }
-        switch result {
-        case .claimed(let record): return .claimed(r(record))
-        case .completed(let record): return .completed(r(record))
-        case .duplicate(let record): return .duplicate(r(record))
-        case .conflict(let record): return .conflict(r(record))
-        case .inFlight(let record): return .inFlight(r(record))
-        case .inDoubt(let previous, let current): return .inDoubt(previous: r(previous), current: r(current))
-        case .claimedInDoubt(let previous, let current): return .claimedInDoubt(previous: r(previous), current: r(current))
         }
     }
 }

@@ -324,7 +324,7 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
                 for statement in migration.statements {
                     try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
-                let now = PostgresRecordCodec.millis(Date())
+                let now = StoreTime.millis(Date())
                 try await connection.query(
                     "INSERT INTO aicc_notify_schema_migrations (version, applied_at) VALUES (\(migration.version), \(now))",
                     logger: logger)

@@ -7,30 +7,16 @@ import PostgresNIO
 /// Maps ``StoredRecord`` to and from PostgreSQL values, and PostgreSQL errors
 /// to ``StoreError``.
 enum PostgresRecordCodec {
-    /// Milliseconds since 1970 (the stored time unit).
-    static func millis(_ date: Date) -> Int {
-        Int((date.timeIntervalSince1970 * 1000).rounded())
-    }
-
-    static func date(_ millis: Int) -> Date {
-        Date(timeIntervalSince1970: TimeInterval(millis) / 1000)
-    }
-
-    /// `date` rounded to the stored precision.
-    static func stored(_ date: Date) -> Date {
-        Self.date(Self.millis(date))
-    }
-
     /// `INSERT … ON CONFLICT (key) DO NOTHING RETURNING key` for a whole record.
     static func insert(_ r: StoredRecord) -> PostgresQuery {
-        let lease: Int? = r.leaseExpiresAt.map(Self.millis)
-        let completed: Int? = r.completedAt.map(Self.millis)
+        let lease: Int? = r.leaseExpiresAt.map(StoreTime.millis)
+        let completed: Int? = r.completedAt.map(StoreTime.millis)
         let result: ByteBuffer? = r.result.map { ByteBuffer(bytes: $0) }
         let outcome: String? = r.outcome?.rawValue
         return """
             INSERT INTO aicc_notify_keys (\(unescaped: PostgresSchema.recordColumns))
             VALUES (\(r.key), \(r.requestId), \(r.fingerprint), \(r.state.rawValue), \(r.owner.worker), \
-            \(r.owner.incarnation), \(lease), \(Self.millis(r.claimedAt)), \(r.attempts), \(r.callPending), \
+            \(r.owner.incarnation), \(lease), \(StoreTime.millis(r.claimedAt)), \(r.attempts), \(r.callPending), \
             \(r.inDoubt), \(r.inDoubtTakeover), \(outcome), \(r.callSerialNo), \(result), \(completed))
             ON CONFLICT (key) DO NOTHING
             RETURNING key
@@ -39,15 +25,15 @@ enum PostgresRecordCodec {
 
     /// `UPDATE` replacing every column of the key's row with `r`.
     static func replace(_ r: StoredRecord) -> PostgresQuery {
-        let lease: Int? = r.leaseExpiresAt.map(Self.millis)
-        let completed: Int? = r.completedAt.map(Self.millis)
+        let lease: Int? = r.leaseExpiresAt.map(StoreTime.millis)
+        let completed: Int? = r.completedAt.map(StoreTime.millis)
         let result: ByteBuffer? = r.result.map { ByteBuffer(bytes: $0) }
         let outcome: String? = r.outcome?.rawValue
         return """
             UPDATE aicc_notify_keys SET
                 request_id = \(r.requestId), fingerprint = \(r.fingerprint), state = \(r.state.rawValue),
                 owner_worker = \(r.owner.worker), owner_incarnation = \(r.owner.incarnation),
-                lease_expires_at = \(lease), claimed_at = \(Self.millis(r.claimedAt)), attempts = \(r.attempts),
+                lease_expires_at = \(lease), claimed_at = \(StoreTime.millis(r.claimedAt)), attempts = \(r.attempts),
                 call_pending = \(r.callPending), in_doubt = \(r.inDoubt), in_doubt_takeover = \(r.inDoubtTakeover),
                 outcome = \(outcome), call_serial_no = \(r.callSerialNo), result = \(result), completed_at = \(completed)
             WHERE key = \(r.key)
@@ -82,8 +68,8 @@ enum PostgresRecordCodec {
             fingerprint: try decode(String.self, "fingerprint"),
             state: state,
             owner: StoreOwner(worker: try decode(String.self, "owner_worker"), incarnation: try decode(String.self, "owner_incarnation")),
-            leaseExpiresAt: try decode(Int?.self, "lease_expires_at").map(Self.date),
-            claimedAt: Self.date(try decode(Int.self, "claimed_at")),
+            leaseExpiresAt: try decode(Int?.self, "lease_expires_at").map(StoreTime.date),
+            claimedAt: StoreTime.date(try decode(Int.self, "claimed_at")),
             attempts: try decode(Int.self, "attempts"),
             callPending: try decode(Bool.self, "call_pending"),
             inDoubt: try decode(Bool.self, "in_doubt"),
@@ -91,7 +77,7 @@ enum PostgresRecordCodec {
             outcome: outcome,
             callSerialNo: try decode(String?.self, "call_serial_no"),
             result: result,
-            completedAt: try decode(Int?.self, "completed_at").map(Self.date)
+            completedAt: try decode(Int?.self, "completed_at").map(StoreTime.date)
         )
     }
 
