@@ -159,6 +159,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: The benchmark: the worker process against in-process mock Kafka and simulator
+        .target(
+            name: "NotifyBench",
+            dependencies: [
+                "AICCSimulator",
+                "Kafka",
+                "NotifyDemo",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Idempotency store: the protocol and the embedded SQLite store
         .target(
             name: "NotifyStore",
@@ -210,6 +226,7 @@ let package = Package(
                 "Kafka",
                 "AICCSimulator",
                 "NotifyCore",
+                "NotifyBench",
                 "NotifyDemo",
                 "NotifyWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -311,7 +311,7 @@ public struct Demo: Sendable {
 extension Demo {
     /// A TCP port free on loopback now (bound, then released), so that the
     /// callback URL can name the worker's port before it listens.
-    static func freeLoopbackPort() throws -> Int {
+    public static func freeLoopbackPort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw DemoError("no socket for a free port") }
         defer { close(fd) }

@@ -11,9 +11,10 @@ import ServiceLifecycle
 /// One connection, opened once, serves every operation; a FIFO gate keeps one
 /// transaction at a time on it (SQLite has a single writer anyway). All
 /// libsqlite3 calls run on a thread of the store's own `NIOThreadPool`, never
-/// on the cooperative pool. Each operation is one `BEGIN IMMEDIATE … COMMIT`
-/// transaction, durable when it returns per
-/// ``Configuration-swift.struct/synchronous`` (default `FULL`: fsynced).
+/// on the cooperative pool. Operations that arrive while a transaction is
+/// under way share the next one (group commit, ``transaction(_:_:)``); each is
+/// durable when it returns per ``Configuration-swift.struct/synchronous``
+/// (default `FULL`: fsynced).
 ///
 /// Several processes may open the same file (SQLite file locks; a writer waits
 /// up to ``Configuration-swift.struct/busyTimeout``), but the file must be on
@@ -28,7 +29,9 @@ public final class SQLiteIdempotencyStore: IdempotencyStore {
     public let configuration: Configuration
     private let logger: Logger
     private let threadPool: NIOThreadPool
-    private let gate = AsyncSerialGate()
+    let gate = AsyncSerialGate()
+    /// Operations waiting for the next group commit (SQLiteIdempotencyStore+GroupCommit.swift).
+    let queue = NIOLockedValueBox<[SQLiteBatchJob]>([])
     private let phase: NIOLockedValueBox<Phase>
 
     public var retention: Duration { self.configuration.retention }
@@ -119,42 +122,17 @@ public final class SQLiteIdempotencyStore: IdempotencyStore {
 
     // MARK: Transactions
 
-    /// Runs `body` as one `BEGIN IMMEDIATE … COMMIT` transaction (rolled back
-    /// if it throws), alone on the connection.
-    func transaction<T>(
-        _ what: String, _ body: (SQLiteConnection) async throws -> T
-    ) async throws(StoreError) -> T {
-        await self.gate.acquire()
-        defer { self.gate.release() }
-        guard case .open(let connection) = self.phase.withLockedValue({ $0 }) else {
-            throw .closed()
-        }
-        do {
-            _ = try await connection.execute("BEGIN IMMEDIATE")
-            do {
-                let value = try await body(connection)
-                _ = try await connection.execute("COMMIT")
-                return value
-            } catch {
-                _ = try? await connection.execute("ROLLBACK")
-                throw error
-            }
-        } catch {
-            throw SQLiteRecordCodec.storeError(error, doing: what)
-        }
+    /// The connection, unless the store is closed.
+    var openConnection: SQLiteConnection? {
+        guard case .open(let connection) = self.phase.withLockedValue({ $0 }) else { return nil }
+        return connection
     }
 
-    /// Runs one read-only statement, alone on the connection.
+    /// Runs one read-only statement (queued like any operation, see
+    /// ``transaction(_:_:)``; it sees what committed before it).
     func read(_ what: String, _ sql: String, _ binds: [SQLiteData]) async throws(StoreError) -> [SQLiteRow] {
-        await self.gate.acquire()
-        defer { self.gate.release() }
-        guard case .open(let connection) = self.phase.withLockedValue({ $0 }) else {
-            throw .closed()
-        }
-        do {
-            return try await connection.execute(sql, binds)
-        } catch {
-            throw SQLiteRecordCodec.storeError(error, doing: what)
+        try await self.transaction(what) { connection in
+            try await connection.execute(sql, binds)
         }
     }
 

@@ -20,6 +20,7 @@ struct AICCNotify: AsyncParsableCommand {
             ValidateCommand.self,
             SimulateAICCCommand.self,
             DeadLetterCommand.self,
+            BenchCommand.self,
         ]
     )
 

@@ -31,6 +31,51 @@ import Testing
         await second.close()
     }
 
+    /// Group commit: operations arriving together share transactions, yet
+    /// each gets its own answer — a refused one (another owner's outcome)
+    /// among accepted ones fails alone — and what was answered is on disk.
+    @Test func concurrentOperationsShareCommitsButKeepTheirOwnAnswers() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let configuration = SQLiteIdempotencyStore.Configuration(path: directory.path("batch.db"))
+        let store = try await SQLiteIdempotencyStore(configuration: configuration, logger: quietLogger)
+        let count = 300
+        let claims = try await withThrowingTaskGroup(of: String.self) { group in
+            for index in 0..<count {
+                group.addTask { try await store.claim(StoreContract.request("r\(index)", key: "key-\(index)")).kind }
+            }
+            return try await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        #expect(claims == Array(repeating: "claimed", count: count))
+        // Odd keys: worker B tries to record the outcome of A's claim.
+        let answers = await withTaskGroup(of: (Int, String).self) { group in
+            for index in 0..<count {
+                group.addTask {
+                    let owner = index.isMultiple(of: 2) ? StoreContract.workerA : StoreContract.workerB
+                    do {
+                        let record = try await store.recordOutcome(
+                            key: "key-\(index)", requestId: "r\(index)", owner: owner,
+                            outcome: StoreContract.outcome(.accepted, serial: "S-\(index)"))
+                        return (index, record.callSerialNo ?? "none")
+                    } catch {
+                        return (index, (error as? StoreError)?.code ?? "\(error)")
+                    }
+                }
+            }
+            return await group.reduce(into: [Int: String]()) { $0[$1.0] = $1.1 }
+        }
+        for index in 0..<count {
+            #expect(answers[index] == (index.isMultiple(of: 2) ? "S-\(index)" : "store.claim.lost"), "key-\(index)")
+        }
+        await store.close()
+        let reopened = try await SQLiteIdempotencyStore(configuration: configuration, logger: quietLogger)
+        for index in 0..<count {
+            let record = try await reopened.lookup(key: "key-\(index)")
+            #expect(record?.state == (index.isMultiple(of: 2) ? .done : .claimed), "key-\(index)")
+        }
+        await reopened.close()
+    }
+
     @Test func operationsOfCancelledTasksCompleteAndLeaveTheStoreUsable() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

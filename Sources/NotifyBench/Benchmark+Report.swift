@@ -1,0 +1,54 @@
+import Foundation
+
+extension Benchmark.Report {
+    /// The issue's targets.
+    static let cpuTarget = 0.07
+    static let concurrencyTarget = 0.9 * 512 / 0.2
+
+    /// The figures as a Markdown table, then the ceiling, the ratios and the targets.
+    public var text: String {
+        var lines = [
+            "machine: \(self.machine)",
+            "",
+            "| scenario | requests | requests/s | added latency p50 / p99 / p99.9 (ms) | worker CPU-s per 1,000 | peak RSS (MiB) | drain (s) |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for result in self.scenarios {
+            lines.append(String(
+                format: "| %@ %@ | %d | %.0f | %.1f / %.1f / %.1f | %.3f | %.1f | %.1f |",
+                result.scenario.name.rawValue, result.scenario.title, result.scenario.requests, result.requestsPerSecond,
+                result.latency.p50, result.latency.p99, result.latency.p999, result.workerCPUPerThousand,
+                Double(result.peakRSSBytes) / 1_048_576, result.drain.seconds))
+        }
+        lines.append("")
+        for result in self.scenarios {
+            let calls = result.aiccCalls == result.scenario.requests && result.distinctNumbersCalled == result.scenario.requests
+                ? "each number called once" : "CALLS DO NOT MATCH: \(result.aiccCalls) calls to \(result.distinctNumbersCalled) numbers"
+            lines.append(String(
+                format: "%@: %d requests in the window (%.1f s); harness (mock Kafka, simulator, load, reader) %.3f CPU-s per 1,000; %@",
+                result.scenario.name.rawValue, result.windowRequests, result.window.seconds,
+                result.harnessCPUSeconds / Double(max(result.windowRequests, 1)) * 1000, calls))
+        }
+        if let ceiling = self.ceiling {
+            lines.append(String(
+                format: "ceiling: kcat consume → kcat produce, %d records in %.2f s: %.0f records/s, %.3f CPU-s per 1,000",
+                ceiling.records, ceiling.elapsed.seconds, ceiling.recordsPerSecond, ceiling.cpuPerThousand))
+            if let a = self.scenarios.first(where: { $0.scenario.name == .a }) {
+                lines.append(String(
+                    format: "a: the worker's rate is %.1f %% of the ceiling; its CPU per request %.1f× kcat's",
+                    a.requestsPerSecond / ceiling.recordsPerSecond * 100, a.workerCPUPerThousand / max(ceiling.cpuPerThousand, 1e-9)))
+            }
+        }
+        if let a = self.scenarios.first(where: { $0.scenario.name == .a }) {
+            lines.append(String(
+                format: "target a: ≤ %.2f worker CPU-s per 1,000: %.3f — %@", Self.cpuTarget, a.workerCPUPerThousand,
+                a.workerCPUPerThousand <= Self.cpuTarget ? "met" : "NOT met"))
+        }
+        if let b = self.scenarios.first(where: { $0.scenario.name == .b }) {
+            lines.append(String(
+                format: "target b: ≥ %.0f requests/s (90 %% of 512 / 0.2 s): %.0f — %@", Self.concurrencyTarget, b.requestsPerSecond,
+                b.requestsPerSecond >= Self.concurrencyTarget ? "met" : "NOT met"))
+        }
+        return lines.joined(separator: "\n")
+    }
+}

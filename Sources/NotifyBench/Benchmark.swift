@@ -1,0 +1,366 @@
+public import AICCSimulator
+import AsyncHTTPClient
+import Foundation
+import Kafka
+public import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NotifyDemo
+
+/// `aicc-notify bench` (issue #10): runs the real worker — `aicc-notify run`,
+/// its own process, the embedded SQLite store in a temp directory — against
+/// librdkafka's mock cluster and the AICC simulator, both in this process, and
+/// measures per scenario the sustained rate, the added latency (record
+/// timestamp → AICC receipt), the worker's CPU time per 1,000 requests and its
+/// peak RSS; and, through the same mock cluster, what raw librdkafka does
+/// (`kcat` consume → `kcat` produce), so that the worker's rate is a fraction
+/// of a ceiling measured on the same machine in the same run.
+///
+/// Measuring window: from the first result the reader sees to the last, so
+/// start-up and the first fetch are left out; requests finished before the
+/// window are left out of rate and CPU alike. The simulator's latency comes
+/// after the receipt, so it is not part of the added latency; in the queued
+/// scenarios the latency includes the time a request waited in the backlog,
+/// which is why scenario c (steady arrivals) is the latency scenario.
+public struct Benchmark: Sendable {
+    /// What to run.
+    public struct Options: Sendable {
+        /// The `aicc-notify` executable that runs the worker.
+        public var executable: String
+        /// Scenarios, in order. Default: all four.
+        public var scenarios: [Scenario.Name] = Scenario.Name.allCases
+        /// Measure the raw-librdkafka ceiling with kcat. Default true.
+        public var ceiling: Bool = true
+        /// Multiplies each scenario's request count. Default 1.
+        public var scale: Double = 1
+        /// The worker's `log.level` (default `info`, the product's default; its
+        /// log goes to a file).
+        public var workerLogLevel: String = "info"
+        /// Requests-topic partitions. Default 6.
+        public var partitions: Int = 6
+        /// Give up on a scenario when no result arrives for this long. Default 60 s.
+        public var stallTimeout: Duration = .seconds(60)
+        /// Keep the stores and worker logs in this directory instead of a
+        /// removed temp directory.
+        public var keepDirectory: String?
+
+        public init(executable: String) {
+            self.executable = executable
+        }
+    }
+
+    /// Everything one run measured.
+    public struct Report: Sendable {
+        public var scenarios: [ScenarioResult]
+        public var ceiling: CeilingResult?
+        public var machine: String
+    }
+
+    public let options: Options
+    let logger: Logger
+
+    public init(options: Options, logger: Logger) {
+        self.options = options
+        self.logger = logger
+    }
+
+    /// Runs the scenarios (then the ceiling); `progress` gets a line now and then.
+    public func run(progress: @escaping @Sendable (String) -> Void) async throws -> Report {
+        let directory: URL
+        if let keep = self.options.keepDirectory {
+            directory = URL(fileURLWithPath: keep)
+        } else {
+            directory = FileManager.default.temporaryDirectory.appendingPathComponent("aicc-notify-bench-\(UUID().uuidString.prefix(8))")
+        }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { if self.options.keepDirectory == nil { try? FileManager.default.removeItem(at: directory) } }
+
+        var results: [ScenarioResult] = []
+        for name in self.options.scenarios {
+            let scenario = Scenario.standard(name, scale: self.options.scale)
+            progress("scenario \(name.rawValue): \(scenario.title)")
+            let result = try await self.run(scenario, directory: directory.appendingPathComponent(name.rawValue), progress: progress)
+            progress("scenario \(name.rawValue): " + Self.summary(result))
+            results.append(result)
+        }
+        var ceiling: CeilingResult?
+        if self.options.ceiling {
+            let count = Scenario.standard(.a, scale: self.options.scale).requests
+            progress("ceiling: kcat consume → kcat produce, \(count) records")
+            ceiling = try await self.measureCeiling(records: count)
+            progress(String(format: "ceiling: %.0f records/s, %.3f CPU-s per 1,000", ceiling!.recordsPerSecond, ceiling!.cpuPerThousand))
+        }
+        return Report(scenarios: results, ceiling: ceiling, machine: Self.machine())
+    }
+
+    // MARK: One scenario
+
+    static let topics = (requests: "notification.requests", results: "notification.results",
+                         callbacks: "notification.callbacks", deadLetter: "notification.requests.dlq")
+
+    private func run(_ scenario: Scenario, directory: URL, progress: @escaping @Sendable (String) -> Void) async throws -> ScenarioResult {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let cluster = try KafkaMockCluster(brokers: 1, logger: self.logger)
+        defer { cluster.shutdown() }
+        try cluster.createTopic(Self.topics.requests, partitions: self.options.partitions)
+        try cluster.createTopic(Self.topics.results, partitions: self.options.partitions)
+        try cluster.createTopic(Self.topics.callbacks, partitions: 1)
+        try cluster.createTopic(Self.topics.deadLetter, partitions: 1)
+        let servers = cluster.bootstrapServers
+
+        var simulatorConfiguration = AICCSimulator.Configuration()
+        simulatorConfiguration.latency = scenario.aiccLatency
+        let quiet = Logger(label: "aicc-notify.bench.simulator", factory: { _ in SwiftLogNoOpLogHandler() })
+        return try await AICCSimulator.withRunning(configuration: simulatorConfiguration, logger: quiet) { simulator in
+            let requests = (0..<scenario.requests).map(BenchRequest.init)
+            let sent = SendTimes()
+            if scenario.arrival == .queued {
+                try await self.produce(requests, to: Self.topics.requests, servers: servers, pacing: nil, sent: sent)
+                progress("  \(requests.count) requests queued")
+            }
+            let port = try Demo.freeLoopbackPort()
+            let environment = self.workerEnvironment(
+                scenario, servers: servers, simulatorURL: try await simulator.baseURL(),
+                store: directory.appendingPathComponent("store.db").path, port: port)
+            let worker = try MeasuredProcess(
+                executable: self.options.executable, arguments: ["run"], environment: environment,
+                logFile: directory.appendingPathComponent("worker.log"))
+            let started = ContinuousClock.now
+            let counter = NIOLockedValueBox(0)
+            let measured: Measured
+            do {
+                measured = try await withThrowingTaskGroup(of: Measured?.self) { tasks in
+                    tasks.addTask {
+                        try await self.countResults(servers: servers, into: counter)
+                        return nil
+                    }
+                    tasks.addTask {
+                        try await self.waitReady(port: port, worker: worker)
+                        if case .steady(let perSecond) = scenario.arrival {
+                            try await self.produce(
+                                requests, to: Self.topics.requests, servers: servers, pacing: .seconds(1) / perSecond, sent: sent)
+                        }
+                        return nil
+                    }
+                    tasks.addTask {
+                        try await self.measure(
+                            expected: requests.count, counter: counter, worker: worker, started: started, progress: progress)
+                    }
+                    var measured: Measured?
+                    while let next = try await tasks.next() {
+                        if let next {
+                            measured = next
+                            break
+                        }
+                    }
+                    tasks.cancelAll()
+                    guard let measured else { throw BenchmarkError("scenario \(scenario.name.rawValue) ended without a measurement") }
+                    return measured
+                }
+            } catch {
+                await worker.stop()
+                throw BenchmarkError("scenario \(scenario.name.rawValue): \(error) (worker log: \(worker.logFile.path))")
+            }
+            await worker.stop()
+
+            let calls = simulator.calls
+            let times = sent.snapshot()
+            let latencies = calls.compactMap { call -> Double? in
+                guard let called = call.called, let sentAt = times[called] else { return nil }
+                return (call.time - sentAt) * 1000
+            }
+            return ScenarioResult(
+                scenario: scenario, windowRequests: measured.windowRequests, window: measured.window, drain: measured.drain,
+                latency: Percentiles(latencies), workerCPUSeconds: measured.workerCPU, peakRSSBytes: measured.peakRSS,
+                harnessCPUSeconds: measured.harnessCPU, aiccCalls: calls.count,
+                distinctNumbersCalled: Set(calls.compactMap(\.called)).count)
+        }
+    }
+
+    struct Measured: Sendable {
+        var windowRequests: Int
+        var window: Duration
+        var drain: Duration
+        var workerCPU: Double
+        var harnessCPU: Double
+        var peakRSS: Int
+    }
+
+    /// Samples the result count and the worker's CPU every 20 ms until every
+    /// request has its result.
+    private func measure(
+        expected: Int, counter: NIOLockedValueBox<Int>, worker: MeasuredProcess, started: ContinuousClock.Instant,
+        progress: @Sendable (String) -> Void
+    ) async throws -> Measured {
+        var first: (time: ContinuousClock.Instant, count: Int, cpu: Double, harness: Double)?
+        var lastProgress = (time: ContinuousClock.now, count: 0)
+        var lastReport = ContinuousClock.now
+        while true {
+            try await Task.sleep(for: .milliseconds(20))
+            let count = counter.withLockedValue { $0 }
+            let now = ContinuousClock.now
+            guard worker.isRunning, let cpu = worker.cpuSeconds() else {
+                throw BenchmarkError("the worker exited after \(count) of \(expected) results")
+            }
+            if first == nil && count > 0 { first = (now, count, cpu, resourceUsageSeconds()) }
+            if count > lastProgress.count { lastProgress = (now, count) }
+            if count >= expected, let first {
+                return Measured(
+                    windowRequests: count - first.count, window: now - first.time, drain: now - started,
+                    workerCPU: cpu - first.cpu, harnessCPU: resourceUsageSeconds() - first.harness,
+                    peakRSS: worker.peakRSSBytes() ?? 0)
+            }
+            if now - lastProgress.time > self.options.stallTimeout {
+                throw BenchmarkError("no result for \(self.options.stallTimeout) after \(count) of \(expected)")
+            }
+            if now - lastReport > .seconds(5) {
+                lastReport = now
+                progress("  … \(count)/\(expected) results")
+            }
+        }
+    }
+
+    /// The worker's configuration, as a deployment sets it: environment
+    /// variables. Rate ceiling off (1,000,000/s); callbacks off.
+    private func workerEnvironment(_ scenario: Scenario, servers: String, simulatorURL: String, store: String, port: Int) -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AICC_NOTIFY_") }
+        environment.merge([
+            "AICC_NOTIFY_WORKER_ID": "bench-\(scenario.name.rawValue)",
+            "AICC_NOTIFY_KAFKA_BOOTSTRAP_SERVERS": servers,
+            "AICC_NOTIFY_KAFKA_GROUP_ID": "aicc-notify-bench",
+            "AICC_NOTIFY_AICC_BASE_URL": simulatorURL,
+            "AICC_NOTIFY_AICC_APP_KEY": "sim-app-key",
+            "AICC_NOTIFY_AICC_APP_SECRET": "sim-app-secret",
+            "AICC_NOTIFY_AICC_MAX_CONCURRENCY": String(scenario.maxConcurrency),
+            "AICC_NOTIFY_AICC_CALLS_PER_SECOND": "1000000",
+            "AICC_NOTIFY_STORE_URL": "sqlite:" + store,
+            "AICC_NOTIFY_HTTP_LISTEN": "127.0.0.1:\(port)",
+            "AICC_NOTIFY_LOG_LEVEL": self.options.workerLogLevel,
+            "AICC_NOTIFY_LOG_FORMAT": "json",
+        ]) { _, new in new }
+        return environment
+    }
+
+    /// Polls `/readyz` until the worker owns partitions (60 s at most).
+    private func waitReady(port: Int, worker: MeasuredProcess) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            guard worker.isRunning else { throw BenchmarkError("the worker exited at start") }
+            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/readyz")
+            request.method = .GET
+            if let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(2)), response.status == .ok {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw BenchmarkError("the worker was not ready within 60 s")
+    }
+
+    // MARK: Kafka load and results
+
+    /// Produces `requests` (keyed by request id), at most 2,000 unacknowledged
+    /// at once; with `pacing`, one every `pacing` on a fixed schedule.
+    func produce(_ requests: [BenchRequest], to topic: String, servers: String, pacing: Duration?, sent: SendTimes) async throws {
+        let producer = try KafkaProducer(
+            configuration: .init(client: .init(bootstrapServers: servers), flushTimeout: .seconds(30)), logger: self.logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await producer.run() }
+            try await withThrowingTaskGroup(of: Void.self) { sends in
+                let start = ContinuousClock.now
+                var outstanding = 0
+                for (index, request) in requests.enumerated() {
+                    if let pacing { try await Task.sleep(until: start + pacing * index, clock: .continuous) }
+                    if outstanding >= 2_000 {
+                        try await sends.next()
+                        outstanding -= 1
+                    }
+                    sent.record(request.called)
+                    let message = KafkaProducerMessage(topic: topic, key: request.requestId, value: request.bytes)
+                    sends.addTask { _ = try await producer.send(message) }
+                    outstanding += 1
+                }
+                try await sends.waitForAll()
+            }
+            producer.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+
+    /// Counts records on the results topic (one per request) until cancelled.
+    private func countResults(servers: String, into counter: NIOLockedValueBox<Int>) async throws {
+        let consumer = try KafkaConsumer(
+            configuration: .init(
+                groupID: "aicc-notify-bench-reader-\(UUID().uuidString.prefix(6))", topics: [Self.topics.results],
+                client: .init(bootstrapServers: servers)),
+            logger: self.logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await consumer.run() }
+            await withTaskCancellationHandler {
+                for await event in consumer.events {
+                    switch event {
+                    case .message:
+                        counter.withLockedValue { $0 += 1 }
+                    case .partitionsRevoked(let revocation):
+                        revocation.acknowledge()
+                    default:
+                        break
+                    }
+                }
+            } onCancel: {
+                consumer.triggerGracefulShutdown()
+            }
+            try await tasks.waitForAll()
+        }
+    }
+
+    // MARK: Printing
+
+    static func summary(_ result: ScenarioResult) -> String {
+        String(
+            format: "%.0f requests/s, added latency p50 %.1f / p99 %.1f / p99.9 %.1f ms, %.3f worker CPU-s per 1,000, peak RSS %.1f MiB, drained in %.1f s",
+            result.requestsPerSecond, result.latency.p50, result.latency.p99, result.latency.p999, result.workerCPUPerThousand,
+            Double(result.peakRSSBytes) / 1_048_576, result.drain.seconds)
+    }
+
+    static func machine() -> String {
+        let cpuInfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let model = cpuInfo.split(separator: "\n").first { $0.hasPrefix("model name") }
+            .map { $0.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "" } ?? "unknown CPU"
+        let memInfo = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8)) ?? ""
+        let memory = memInfo.split(separator: "\n").first { $0.hasPrefix("MemTotal:") }
+            .flatMap { $0.split(separator: " ").dropFirst().first.flatMap { Int($0) } }.map { String(format: "%.0f GiB", Double($0) / 1_048_576) } ?? "?"
+        return "\(ProcessInfo.processInfo.activeProcessorCount) cores (\(model)), \(memory) RAM"
+    }
+}
+
+/// One request of a benchmark: distinct id and number, 17 bytes of voice text.
+struct BenchRequest: Sendable {
+    var requestId: String
+    var called: String
+    var bytes: [UInt8]
+
+    init(_ index: Int) {
+        self.requestId = "bench-\(index)"
+        self.called = "+86138" + String(format: "%08d", index)
+        let json = #"{"requestId":"\#(self.requestId)","called":"\#(self.called)","voiceContent":[{"text":"Disk full on db-\#(index % 100)"}],"priority":3,"statusCallback":false}"#
+        self.bytes = Array(json.utf8)
+    }
+}
+
+/// When each request was produced (wall clock, seconds since the epoch), by `called`.
+final class SendTimes: Sendable {
+    private let times = NIOLockedValueBox<[String: Double]>([:])
+
+    func record(_ called: String) {
+        let now = Date().timeIntervalSince1970
+        self.times.withLockedValue { $0[called] = now }
+    }
+
+    func snapshot() -> [String: Double] { self.times.withLockedValue { $0 } }
+}
+
+struct BenchmarkError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,129 @@
+/// One benchmark scenario (issue #10): how requests arrive, how AICC answers,
+/// and how many.
+public struct Scenario: Sendable, Hashable {
+    /// The four scenarios of the issue.
+    public enum Name: String, CaseIterable, Sendable, Hashable {
+        /// AICC answers instantly: the worker's CPU-bound ceiling.
+        case a
+        /// AICC takes 200 ms with 512 calls in flight: concurrency.
+        case b
+        /// A steady 100 requests/s for 60 s: added latency.
+        case c
+        /// 50,000 requests already queued: drain time and peak memory.
+        case d
+    }
+
+    /// How the requests reach Kafka.
+    public enum Arrival: Sendable, Hashable {
+        /// All produced before the worker starts (a backlog).
+        case queued
+        /// Produced at a steady rate while the worker runs.
+        case steady(perSecond: Int)
+    }
+
+    public var name: Name
+    /// One line saying what the scenario is.
+    public var title: String
+    /// Requests sent (each a distinct request to a distinct number).
+    public var requests: Int
+    public var arrival: Arrival
+    /// The simulator's answer latency (it answers after this long).
+    public var aiccLatency: Duration
+    /// `aicc.maxConcurrency` for the worker.
+    public var maxConcurrency: Int
+
+    /// The issue's scenario `name`, its request count multiplied by `scale`
+    /// (at least 100; scenario c keeps its rate and runs `60 s × scale`).
+    public static func standard(_ name: Name, scale: Double = 1) -> Scenario {
+        func scaled(_ count: Int) -> Int { max(100, Int((Double(count) * scale).rounded())) }
+        switch name {
+        case .a:
+            return Scenario(
+                name: .a, title: "AICC answers instantly (CPU-bound ceiling), 20,000 queued", requests: scaled(20_000),
+                arrival: .queued, aiccLatency: .zero, maxConcurrency: 512)
+        case .b:
+            return Scenario(
+                name: .b, title: "AICC takes 200 ms, 512 in flight, 25,000 queued", requests: scaled(25_000),
+                arrival: .queued, aiccLatency: .milliseconds(200), maxConcurrency: 512)
+        case .c:
+            return Scenario(
+                name: .c, title: "steady 100 requests/s for 60 s, AICC takes 200 ms", requests: scaled(6_000),
+                arrival: .steady(perSecond: 100), aiccLatency: .milliseconds(200), maxConcurrency: 512)
+        case .d:
+            return Scenario(
+                name: .d, title: "50,000 queued, AICC takes 200 ms, 512 in flight", requests: scaled(50_000),
+                arrival: .queued, aiccLatency: .milliseconds(200), maxConcurrency: 512)
+        }
+    }
+}
+
+/// What one scenario measured.
+public struct ScenarioResult: Sendable {
+    public var scenario: Scenario
+    /// Results counted inside the measuring window (from the first result to
+    /// the last; the ones before the window are left out of rate and CPU).
+    public var windowRequests: Int
+    /// Length of the measuring window.
+    public var window: Duration
+    /// From the worker's start to the last result.
+    public var drain: Duration
+    /// Added latency (record timestamp → AICC receipt), milliseconds: p50, p99, p99.9.
+    public var latency: Percentiles
+    /// The worker process's CPU time (user + system) inside the window.
+    public var workerCPUSeconds: Double
+    /// The worker process's peak resident set size (VmHWM), bytes.
+    public var peakRSSBytes: Int
+    /// CPU time of the benchmark process itself inside the window (mock Kafka,
+    /// the simulator, the load generator and the results reader).
+    public var harnessCPUSeconds: Double
+    /// `createVoiceNotification` calls the simulator received, and distinct numbers called.
+    public var aiccCalls: Int
+    public var distinctNumbersCalled: Int
+
+    /// Sustained requests/s inside the window.
+    public var requestsPerSecond: Double { Double(self.windowRequests) / max(self.window.seconds, 1e-9) }
+    /// Worker CPU-seconds per 1,000 requests.
+    public var workerCPUPerThousand: Double { self.workerCPUSeconds / Double(max(self.windowRequests, 1)) * 1000 }
+}
+
+/// What raw librdkafka does through the same mock cluster: `kcat` consuming
+/// one topic and piping it into `kcat` producing another.
+public struct CeilingResult: Sendable {
+    public var records: Int
+    public var elapsed: Duration
+    /// CPU time of the two kcat processes.
+    public var cpuSeconds: Double
+    public var recordsPerSecond: Double { Double(self.records) / max(self.elapsed.seconds, 1e-9) }
+    public var cpuPerThousand: Double { self.cpuSeconds / Double(max(self.records, 1)) * 1000 }
+}
+
+/// Latency percentiles, milliseconds.
+public struct Percentiles: Sendable, Hashable {
+    public var p50: Double
+    public var p99: Double
+    public var p999: Double
+    public var max: Double
+    public var count: Int
+
+    /// Nearest-rank percentiles of `samples` (milliseconds).
+    public init(_ samples: [Double]) {
+        let sorted = samples.sorted()
+        func rank(_ q: Double) -> Double {
+            guard !sorted.isEmpty else { return .nan }
+            let index = Int((q * Double(sorted.count)).rounded(.up)) - 1
+            return sorted[Swift.max(0, Swift.min(sorted.count - 1, index))]
+        }
+        self.p50 = rank(0.50)
+        self.p99 = rank(0.99)
+        self.p999 = rank(0.999)
+        self.max = sorted.last ?? .nan
+        self.count = sorted.count
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a `Double`.
+    var seconds: Double {
+        Double(self.components.seconds) + Double(self.components.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import Logging
+import NotifyBench
+
+/// `aicc-notify bench`: the benchmark scenarios of BENCHMARKS.md.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure the worker: throughput, added latency, CPU per 1,000 requests and peak memory.",
+        discussion: """
+            Runs `aicc-notify run` as its own process against an in-process mock Kafka cluster \
+            and the AICC simulator, per scenario: (a) AICC answers instantly, (b) AICC takes \
+            200 ms with 512 in flight, (c) a steady 100 requests/s for 60 s, (d) 50,000 queued; \
+            then raw librdkafka (kcat consume → kcat produce) through the same mock cluster as \
+            the ceiling. Prints a table and the ratios (BENCHMARKS.md). Build with -c release: \
+            a debug build's figures mean little.
+            """
+    )
+
+    @Option(help: "Scenarios to run, comma-separated (a,b,c,d).")
+    var scenarios: String = "a,b,c,d"
+
+    @Flag(inversion: .prefixedNo, help: "Measure the kcat ceiling.")
+    var ceiling = true
+
+    @Option(help: "Multiply each scenario's request count (scenario c: its duration).")
+    var scale: Double = 1
+
+    @Option(help: "The worker's log level (its log goes to a file).")
+    var workerLogLevel: String = "info"
+
+    @Option(help: "Keep stores and worker logs in this directory.")
+    var keep: String?
+
+    @Option(help: "Log level of the benchmark itself on stderr.")
+    var logLevel: LogLevelArgument = .error
+
+    func validate() throws {
+        guard self.scale > 0 && self.scale <= 20 else { throw ValidationError("--scale must be in (0, 20]") }
+        for name in self.scenarios.split(separator: ",") where Scenario.Name(rawValue: String(name)) == nil {
+            throw ValidationError("unknown scenario '\(name)' (a, b, c, d)")
+        }
+    }
+
+    func run() async throws {
+        let level = self.logLevel.level
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        #if DEBUG
+        FileHandle.standardError.write(Data("bench: this is a debug build; use `swift run -c release aicc-notify bench`\n".utf8))
+        #endif
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var options = Benchmark.Options(executable: executable)
+        options.scenarios = self.scenarios.split(separator: ",").compactMap { Scenario.Name(rawValue: String($0)) }
+        options.ceiling = self.ceiling
+        options.scale = self.scale
+        options.workerLogLevel = self.workerLogLevel
+        options.keepDirectory = self.keep
+        let benchmark = Benchmark(options: options, logger: Logger(label: "aicc-notify.bench"))
+        let report = try await benchmark.run { line in
+            FileHandle.standardError.write(Data(("bench: " + line + "\n").utf8))
+        }
+        print(report.text)
+    }
+}
