@@ -37,6 +37,9 @@ public struct Benchmark: Sendable {
         /// The worker's `log.level` (default `info`, the product's default; its
         /// log goes to a file).
         public var workerLogLevel: String = "info"
+        /// Extra `kafka.properties` for the worker (`name=value,…`, as
+        /// `AICC_NOTIFY_KAFKA_PROPERTIES`). Default none.
+        public var workerKafkaProperties: String?
         /// Requests-topic partitions. Default 6.
         public var partitions: Int = 6
         /// Give up on a scenario when no result arrives for this long. Default 60 s.
@@ -239,6 +242,10 @@ public struct Benchmark: Sendable {
             "AICC_NOTIFY_LOG_LEVEL": self.options.workerLogLevel,
             "AICC_NOTIFY_LOG_FORMAT": "json",
         ]) { _, new in new }
+        let properties = [scenario.workerKafkaProperties, self.options.workerKafkaProperties].compactMap { $0 }
+        if !properties.isEmpty {
+            environment["AICC_NOTIFY_KAFKA_PROPERTIES"] = properties.joined(separator: ",")
+        }
         return environment
     }
 

@@ -30,6 +30,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "The worker's log level (its log goes to a file).")
     var workerLogLevel: String = "info"
 
+    @Option(help: "Extra librdkafka properties for the worker, as AICC_NOTIFY_KAFKA_PROPERTIES (name=value,...).")
+    var workerKafkaProperties: String?
+
     @Option(help: "Keep stores and worker logs in this directory.")
     var keep: String?
 
@@ -60,6 +63,7 @@ struct BenchCommand: AsyncParsableCommand {
         options.scale = self.scale
         options.workerLogLevel = self.workerLogLevel
         options.keepDirectory = self.keep
+        options.workerKafkaProperties = self.workerKafkaProperties
         let benchmark = Benchmark(options: options, logger: Logger(label: "aicc-notify.bench"))
         let report = try await benchmark.run { line in
             FileHandle.standardError.write(Data(("bench: " + line + "\n").utf8))
