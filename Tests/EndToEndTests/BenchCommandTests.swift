@@ -1,0 +1,36 @@
+import Foundation
+import Testing
+
+/// `aicc-notify bench` (issue #10) runs and prints its figures; no figure is
+/// asserted (speed is measured, not tested), only that each is there and that
+/// every request reached AICC exactly once.
+@Suite("aicc-notify bench", .timeLimit(.minutes(3)))
+struct BenchCommandTests {
+    @Test("A small run prints a row per scenario, the ceiling and the targets")
+    func smallRun() throws {
+        let output = try ProcessSupport.run(ProcessSupport.binary, ["bench", "--scenarios", "a,c", "--scale", "0.01"])
+        #expect(output.status == 0, "\(output.stderr)")
+        let lines = output.stdout.split(separator: "\n").map(String.init)
+        let rows = lines.filter { $0.hasPrefix("| a ") || $0.hasPrefix("| c ") }
+        #expect(rows.count == 2, "\(output.stdout)")
+        for row in rows {
+            // scenario | requests | requests/s | latency | CPU | RSS | drain: every figure a number.
+            let cells = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            #expect(cells.count == 7, "\(row)")
+            let figures = cells.dropFirst().flatMap { $0.split(separator: "/").map { $0.trimmingCharacters(in: .whitespaces) } }
+            #expect(figures.allSatisfy { Double($0) != nil && Double($0)! >= 0 }, "\(row)")
+        }
+        #expect(lines.contains { $0.hasPrefix("| a ") && $0.contains("| 200 |") }, "scale 0.01 of 20,000")
+        #expect(lines.filter { $0.hasSuffix("each number called once") }.count == 2, "\(output.stdout)")
+        #expect(lines.contains { $0.hasPrefix("ceiling: kcat consume → kcat produce, 200 records") }, "\(output.stdout)")
+        #expect(lines.contains { $0.hasPrefix("a: the worker's rate is ") })
+        #expect(lines.contains { $0.hasPrefix("target a: ") })
+    }
+
+    @Test("An unknown scenario is a usage error")
+    func unknownScenario() throws {
+        let output = try ProcessSupport.run(ProcessSupport.binary, ["bench", "--scenarios", "a,x"])
+        #expect(output.status == 2)
+        #expect(output.stderr.contains("unknown scenario 'x'"), "\(output.stderr)")
+    }
+}
