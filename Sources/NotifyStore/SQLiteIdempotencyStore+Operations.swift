@@ -12,9 +12,25 @@ extension SQLiteIdempotencyStore {
     /// The owner guard shared by the claim-holder operations (binds: key, worker, incarnation).
     private static let ownedClaim = "key = ? AND state = 'claimed' AND owner_worker = ? AND owner_incarnation = ?"
 
+    /// A key's first claim in one statement: the row is inserted unless one exists.
+    private static let insertIfAbsent = """
+        INSERT INTO idempotency_keys (\(SQLiteSchema.recordColumns))
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (key) DO NOTHING RETURNING key
+        """
+
     public func claim(_ request: ClaimRequest) async throws(StoreError) -> ClaimResult {
         let retention = self.retention
         return try await self.transaction("claiming \(request.key)") { connection in
+            // The common case, a key never seen: what the rule decides for an
+            // absent row, written only if the row is indeed absent (one
+            // statement instead of a read and a write; inside the
+            // transaction, so nobody can slip in between).
+            let fresh = ClaimDecision.decide(existing: nil, request: request, retention: retention)
+            if case .write(let record, _) = fresh,
+               !(try await connection.execute(Self.insertIfAbsent, SQLiteRecordCodec.binds(record))).isEmpty {
+                return fresh.result.roundedToStoredPrecision
+            }
             var existing: StoredRecord?
             if let row = try await connection.execute(Self.selectByKey, [.text(request.key)]).first {
                 existing = try SQLiteRecordCodec.record(row)
