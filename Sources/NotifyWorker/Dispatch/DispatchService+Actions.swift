@@ -93,6 +93,7 @@ extension DispatchService {
             }
         } else {
             let bytes = Self.encode(result)
+            self.side.withLockedValue { $0.encoded[id] = (result, bytes) }
             let outcome = StoredOutcome(
                 outcome: result.outcome, callSerialNo: result.callSerialNo, inDoubt: attemptInDoubt,
                 attempts: result.attempts, result: bytes, completedAt: result.completedAt)
@@ -268,7 +269,8 @@ extension DispatchService {
         let bytes: [UInt8]
         switch payload {
         case .fresh(let result):
-            bytes = Self.encode(result)
+            let stored = self.side.withLockedValue { $0.encoded.removeValue(forKey: id) }
+            bytes = stored.flatMap { $0.result == result ? $0.bytes : nil } ?? Self.encode(result)
             self.logResult(result)
         case .stored(let stored, _):
             bytes = stored

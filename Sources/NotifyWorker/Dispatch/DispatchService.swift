@@ -46,6 +46,10 @@ public final class DispatchService: Service, Sendable {
         var paused: Set<TopicPartition> = []
         /// Record timestamps (ms since the epoch) until the record's result is out, for the end-to-end latency.
         var timestamps: [RecordID: Int64] = [:]
+        /// A result as encoded for the store, until it is published: the
+        /// event carries the very bytes stored (and a redelivery republishes),
+        /// encoded once.
+        var encoded: [RecordID: (result: NotificationResult, bytes: [UInt8])] = [:]
     }
 
     /// The settings.
@@ -181,7 +185,12 @@ public final class DispatchService: Service, Sendable {
             LogKey.partitions: "\(kafkaPartitions)", "kafka.lost": "\(revocation.isLost)",
         ])
         if revocation.isLost {
-            self.side.withLockedValue { $0.joined = false }
+            self.side.withLockedValue { side in
+                side.joined = false
+                side.deadLetter = side.deadLetter.filter { !partitions.contains($0.key.partition) }
+                side.timestamps = side.timestamps.filter { !partitions.contains($0.key.partition) }
+                side.encoded = side.encoded.filter { !partitions.contains($0.key.partition) }
+            }
             // Another member may own them already: commit nothing, drop everything.
             self.committer.revoked(kafkaPartitions)
             self.feed(sink) { $0.partitionsRevoked(partitions, now: Date()) }
@@ -198,6 +207,7 @@ public final class DispatchService: Service, Sendable {
         self.side.withLockedValue { side in
             side.deadLetter = side.deadLetter.filter { !partitions.contains($0.key.partition) }
             side.timestamps = side.timestamps.filter { !partitions.contains($0.key.partition) }
+            side.encoded = side.encoded.filter { !partitions.contains($0.key.partition) }
             side.paused.subtract(partitions)
         }
         revocation.acknowledge()
