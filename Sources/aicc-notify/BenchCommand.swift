@@ -47,12 +47,7 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let level = self.logLevel.level
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        self.logLevel.bootstrapStandardError()
         #if DEBUG
         FileHandle.standardError.write(Data("bench: this is a debug build; use `swift run -c release aicc-notify bench`\n".utf8))
         #endif

@@ -33,12 +33,7 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let level = self.logLevel.level
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        self.logLevel.bootstrapStandardError()
         var options = Demo.Options()
         options.count = self.count
         options.transientFaultRate = self.faultRate

@@ -42,12 +42,7 @@ struct KafkaMockCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let level = self.logLevel.level
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        self.logLevel.bootstrapStandardError()
         let logger = Logger(label: "aicc-notify.kafka-mock")
         let cluster = try KafkaMockCluster(brokers: self.brokers, logger: logger)
         for topic in self.topics {
