@@ -22,7 +22,7 @@ extension Benchmark.Report {
         }
         lines.append("")
         for result in self.scenarios {
-            let calls = result.aiccCalls == result.scenario.requests && result.distinctNumbersCalled == result.scenario.requests
+            let calls = result.eachNumberCalledOnce
                 ? "each number called once" : "CALLS DO NOT MATCH: \(result.aiccCalls) calls to \(result.distinctNumbersCalled) numbers"
             lines.append(String(
                 format: "%@: %d requests in the window (%.1f s); harness (mock Kafka, simulator, load, reader) %.3f CPU-s per 1,000; %@",

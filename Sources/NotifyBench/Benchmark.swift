@@ -103,6 +103,9 @@ public struct Benchmark: Sendable {
                          callbacks: "notification.callbacks", deadLetter: "notification.requests.dlq")
 
     private func run(_ scenario: Scenario, directory: URL, progress: @escaping @Sendable (String) -> Void) async throws -> ScenarioResult {
+        // A fresh store each time: one left by an earlier run (--keep) would
+        // answer every request as already done.
+        try? FileManager.default.removeItem(at: directory)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let cluster = try KafkaMockCluster(brokers: 1, logger: self.logger)
         defer { cluster.shutdown() }

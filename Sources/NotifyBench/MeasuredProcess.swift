@@ -6,6 +6,7 @@ final class MeasuredProcess: @unchecked Sendable {
     // @unchecked: `Process` is only touched by start/stop, which the
     // benchmark calls from one task.
     private let process: Process
+    private let log: FileHandle
     let logFile: URL
 
     init(executable: String, arguments: [String], environment: [String: String], logFile: URL) throws {
@@ -18,8 +19,14 @@ final class MeasuredProcess: @unchecked Sendable {
         process.standardError = handle
         process.standardOutput = handle
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        do {
+            try process.run()
+        } catch {
+            try? handle.close()
+            throw error
+        }
         self.process = process
+        self.log = handle
         self.logFile = logFile
     }
 
@@ -50,6 +57,7 @@ final class MeasuredProcess: @unchecked Sendable {
     /// Returns the exit status (nil when it had to be killed).
     @discardableResult
     func stop(timeout: Duration = .seconds(30)) async -> Int32? {
+        defer { try? self.log.close() }
         guard self.process.isRunning else { return self.process.terminationStatus }
         self.process.terminate()
         let deadline = ContinuousClock.now + timeout

@@ -89,6 +89,11 @@ public struct ScenarioResult: Sendable {
     public var aiccCalls: Int
     public var distinctNumbersCalled: Int
 
+    /// Every request reached AICC exactly once, each to its own number.
+    public var eachNumberCalledOnce: Bool {
+        self.aiccCalls == self.scenario.requests && self.distinctNumbersCalled == self.scenario.requests
+    }
+
     /// Sustained requests/s inside the window.
     public var requestsPerSecond: Double { Double(self.windowRequests) / max(self.window.seconds, 1e-9) }
     /// Worker CPU-seconds per 1,000 requests.

@@ -53,7 +53,7 @@ extension SQLiteIdempotencyStore {
                 queue.removeFirst(batch.count)
                 return batch
             }
-            await self.run(batch)
+            await self.commit(batch)
         }
         self.gate.release()
         switch job.result {
@@ -67,7 +67,7 @@ extension SQLiteIdempotencyStore {
     }
 
     /// Runs `jobs` in one transaction and answers each (the gate is held).
-    private func run(_ jobs: [SQLiteBatchJob]) async {
+    private func commit(_ jobs: [SQLiteBatchJob]) async {
         guard !jobs.isEmpty else { return }
         guard let connection = self.openConnection else {
             for job in jobs { job.finish(.failure(.closed())) }
@@ -95,7 +95,7 @@ extension SQLiteIdempotencyStore {
             }
             // Whose failure was it? Each alone, in order.
             for job in jobs {
-                await self.run([job])
+                await self.commit([job])
             }
             return
         }

@@ -13,8 +13,8 @@ struct BenchCommand: AsyncParsableCommand {
             and the AICC simulator, per scenario: (a) AICC answers instantly, (b) AICC takes \
             200 ms with 512 in flight, (c) a steady 100 requests/s for 60 s, (d) 50,000 queued; \
             then raw librdkafka (kcat consume → kcat produce) through the same mock cluster as \
-            the ceiling. Prints a table and the ratios (BENCHMARKS.md). Build with -c release: \
-            a debug build's figures mean little.
+            the ceiling. Prints a table and the ratios (BENCHMARKS.md); exits 1 if some request did \
+            not reach AICC exactly once. Build with -c release: a debug build's figures mean little.
             """
     )
 
@@ -64,5 +64,7 @@ struct BenchCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data(("bench: " + line + "\n").utf8))
         }
         print(report.text)
+        // A figure is never a failure; a phone called twice (or not at all) is.
+        if !report.scenarios.allSatisfy(\.eachNumberCalledOnce) { throw ExitCode(1) }
     }
 }

@@ -27,6 +27,19 @@ struct BenchCommandTests {
         #expect(lines.contains { $0.hasPrefix("target a: ") })
     }
 
+    @Test("A second run into the same --keep directory starts from a fresh store")
+    func keptDirectoryIsReused() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-keep-\(UUID().uuidString.prefix(6))")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for _ in 0..<2 {
+            let output = try ProcessSupport.run(
+                ProcessSupport.binary, ["bench", "--scenarios", "a", "--scale", "0.005", "--no-ceiling", "--keep", directory.path])
+            #expect(output.status == 0, "\(output.stdout)\n\(output.stderr)")
+            #expect(output.stdout.contains("each number called once"), "\(output.stdout)")
+        }
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("a/worker.log").path))
+    }
+
     @Test("An unknown scenario is a usage error")
     func unknownScenario() throws {
         let output = try ProcessSupport.run(ProcessSupport.binary, ["bench", "--scenarios", "a,x"])
