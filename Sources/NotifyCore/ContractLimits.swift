@@ -8,8 +8,10 @@ public enum ContractLimits {
     public static let maxBytes = 65_536
     /// Deepest accepted JSON nesting (the root container is level 1).
     public static let maxDepth = 32
-    /// `requestId` and `idempotencyKey`: 1...128 characters.
-    public static let identifierMaxLength = 128
+    /// `requestId` and `idempotencyKey`: 1...256 characters, none of them a
+    /// control character (whatever else producers use: `/`, `{`, `"`, spaces,
+    /// non-ASCII).
+    public static let identifierMaxLength = 256
     /// `called`: 3...20 digits after an optional `+`.
     public static let calledDigits = 3...20
     /// `callerPresent`: 3...24 digits.

@@ -1,8 +1,9 @@
 /// What ``RequestDecoder`` made of one record.
 ///
 /// The worker's rule (product §4): a `valid` request is dispatched. Anything else
-/// publishes a `rejected` result when ``requestId`` could be read, and goes to
-/// the dead-letter topic when it is ``Kind/undecodable`` or has no readable
+/// publishes a `rejected` result when a ``requestId`` could be read (any
+/// non-empty string, even one that breaks the identifier rules), and goes to
+/// the dead-letter topic when it is ``Kind/undecodable`` or has no valid
 /// `requestId` (see ``shouldDeadLetter`` and ``shouldPublishRejected``).
 public struct DecodeResult: Sendable, Hashable {
     /// The classification.
@@ -24,11 +25,12 @@ public struct DecodeResult: Sendable, Hashable {
     public var request: NotificationRequest?
     /// Every error found; empty exactly when ``kind`` is `valid`.
     public var errors: [ContractError]
-    /// The request id when one could be read: the document's `requestId` if it
-    /// is well-formed, else the CloudEvent id if that is (it stands in for a
-    /// missing `requestId`). Never set for a CloudEvent of a type not accepted.
+    /// The request id when one could be read: the document's `requestId` when
+    /// it is a non-empty string (valid or not), else the CloudEvent id (it
+    /// stands in for a missing `requestId`). Never set for a CloudEvent of a
+    /// type not accepted.
     public var requestId: String?
-    /// The idempotency key to key a result with: a well-formed
+    /// The idempotency key to key a result with: a non-empty string
     /// `idempotencyKey`, else ``requestId``.
     public var idempotencyKey: String?
     /// The request's attributes when they could be read and are valid, else `[:]`.
@@ -54,7 +56,7 @@ public struct DecodeResult: Sendable, Hashable {
     public var shouldDeadLetter: Bool {
         switch kind {
         case .valid: false
-        case .invalid: requestId == nil
+        case .invalid: requestId.map { !NotificationRequest.isValidIdentifier($0) } ?? true
         case .undecodable: true
         }
     }

@@ -20,8 +20,9 @@ extension NotificationRequest {
         return .failure(ValidationFailure(errors: validator.errors))
     }
 
-    /// Whether `value` is a well-formed `requestId`/`idempotencyKey`:
-    /// 1-128 characters from `A-Z a-z 0-9 . _ : -`.
+    /// Whether `value` is a well-formed `requestId`/`idempotencyKey`: 1-256
+    /// Unicode scalars, none of them a control character (U+0000-U+001F,
+    /// U+007F-U+009F). Anything else producers use is carried exactly.
     public static func isValidIdentifier(_ value: String) -> Bool {
         identifierLengthOK(value) && identifierCharsetOK(value)
     }
@@ -31,7 +32,12 @@ extension NotificationRequest {
     }
 
     static func identifierCharsetOK(_ value: String) -> Bool {
-        value.unicodeScalars.allSatisfy { $0.isASCIIAlphanumeric || $0 == "." || $0 == "_" || $0 == ":" || $0 == "-" }
+        value.unicodeScalars.allSatisfy { !Self.isControl($0) }
+    }
+
+    /// A C0 or C1 control character, or DEL (Unicode general category Cc).
+    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
 }
 
@@ -89,7 +95,7 @@ struct RequestFieldValidator {
             ok = false
         }
         if !NotificationRequest.identifierCharsetOK(string) {
-            fail(codes.charset, field, "\(field) may only contain A-Z a-z 0-9 . _ : -")
+            fail(codes.charset, field, "\(field) must not contain control characters")
             ok = false
         }
         return ok ? .some(string) : nil

@@ -178,10 +178,8 @@ public struct RequestDecoder: Sendable {
         switch parseObject(bytes) {
         case .failure(let error):
             var result = DecodeResult(kind: .undecodable, errors: [error], cloudEvent: cloudEvent)
-            if NotificationRequest.isValidIdentifier(cloudEvent.id) {
-                result.requestId = cloudEvent.id
-                result.idempotencyKey = cloudEvent.id
-            }
+            result.requestId = cloudEvent.id
+            result.idempotencyKey = cloudEvent.id
             return result
         case .success(let object):
             return validate(object, cloudEvent: cloudEvent)
@@ -214,12 +212,15 @@ public struct RequestDecoder: Sendable {
             return DecodeResult(kind: .valid, request: request, requestId: request.requestId,
                                 idempotencyKey: request.idempotencyKey, attributes: request.attributes, cloudEvent: cloudEvent)
         case .failure(let failure):
-            var requestId = object["requestId"]?.stringValue.flatMap { NotificationRequest.isValidIdentifier($0) ? $0 : nil }
-            if requestId == nil, let cloudEvent, NotificationRequest.isValidIdentifier(cloudEvent.id) {
+            // Any non-empty string requestId is readable, even one that breaks
+            // the identifier rules itself: the producer learns of the
+            // rejection under the id it used (product §4).
+            var requestId = object["requestId"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+            if requestId == nil, let cloudEvent {
                 requestId = cloudEvent.id
             }
             var idempotencyKey = requestId
-            if let key = object["idempotencyKey"]?.stringValue, NotificationRequest.isValidIdentifier(key), requestId != nil {
+            if let key = object["idempotencyKey"]?.stringValue, !key.isEmpty, requestId != nil {
                 idempotencyKey = key
             }
             var attributes: [String: String] = [:]
@@ -235,7 +236,7 @@ public struct RequestDecoder: Sendable {
 
     private func undecodable(_ code: ContractErrorCode, _ path: String, _ message: String, requestIdFallback: CloudEventInfo? = nil) -> DecodeResult {
         var result = DecodeResult(kind: .undecodable, errors: [ContractError(code, path: path, message: message)], cloudEvent: requestIdFallback)
-        if let info = requestIdFallback, NotificationRequest.isValidIdentifier(info.id) {
+        if let info = requestIdFallback {
             result.requestId = info.id
             result.idempotencyKey = info.id
         }

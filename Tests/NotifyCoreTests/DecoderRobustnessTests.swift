@@ -117,7 +117,11 @@ struct SplitMix64: RandomNumberGenerator {
                     #expect(!error.message.isEmpty)
                 }
                 if let requestId = result.requestId {
-                    #expect(NotificationRequest.isValidIdentifier(requestId))
+                    // Readable ids are carried even when invalid; then the
+                    // record is both rejected and dead-lettered.
+                    #expect(!requestId.isEmpty)
+                    #expect(result.kind == .valid || result.shouldPublishRejected)
+                    if !NotificationRequest.isValidIdentifier(requestId) { #expect(result.shouldDeadLetter) }
                 }
             }
         }

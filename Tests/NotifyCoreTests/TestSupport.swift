@@ -23,6 +23,11 @@ enum TestSupport {
             .sorted { $0.lastPathComponent < $1.lastPathComponent }
     }
 
+    /// `text` as a JSON string literal (quoted, escaped).
+    static func jsonString(_ text: String) -> String {
+        String(decoding: try! JSONEncoder().encode(text), as: UTF8.self)
+    }
+
     static func bytes(of url: URL) throws -> [UInt8] {
         Array(try Data(contentsOf: url))
     }

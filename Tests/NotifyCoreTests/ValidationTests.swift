@@ -37,7 +37,7 @@ import Testing
 
     @Test func reportsEveryErrorWithItsPath() {
         let result = decode(#"""
-            {"requestId":"bad id","called":"12","callerPresent":"+1",
+            {"requestId":"bad\u0001id","called":"12","callerPresent":"+1",
              "voiceContent":[{"voiceId":"1"},"x",{"text":"a$b"},{"voiceId":"1","text":"t"}],
              "priority":10,"statusCallback":"yes","expiresAt":"tomorrow",
              "attributes":{"a/b":"v","n":1}}
@@ -57,7 +57,44 @@ import Testing
             "/attributes/a~1b validation.attributes.key",
             "/attributes/n validation.attributes.value",
         ])
-        // requestId is not readable (bad charset), so the record is dead-lettered.
+        // requestId is readable but itself invalid (a control character): the
+        // producer still gets a rejected result under it, and the record is
+        // dead-lettered as well.
+        #expect(result.requestId == "bad\u{1}id")
+        #expect(result.shouldDeadLetter && result.shouldPublishRejected)
+    }
+
+    @Test func identifiersProducersReallyUseAreValid() {
+        let ids = [
+            "urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66/x y", #"{}:{alertname="DiskFull"}"#, "a/b?c=d#e&f",
+            "café 警报", String(repeating: "é", count: 256), "🚨",
+        ]
+        for id in ids {
+            let document = #"{"requestId":\#(TestSupport.jsonString(id)),"idempotencyKey":\#(TestSupport.jsonString(String(id.reversed()))),"called":"123","voiceContent":"1"}"#
+            let result = decode(document)
+            #expect(result.kind == .valid, "\(id): \(result.errors)")
+            #expect(result.request?.requestId == id)
+            #expect(result.request?.idempotencyKey == String(id.reversed()))
+        }
+    }
+
+    @Test(arguments: [
+        (String(repeating: "r", count: 257), "validation.requestId.length"),
+        ("req\u{0}1", "validation.requestId.charset"),
+        ("tab\there", "validation.requestId.charset"),
+        ("c1\u{85}", "validation.requestId.charset"),
+    ])
+    func anInvalidButReadableRequestIdIsRejectedUnderItself(id: String, code: String) {
+        let result = decode(#"{"requestId":\#(TestSupport.jsonString(id)),"called":"123","voiceContent":"1"}"#)
+        #expect(result.kind == .invalid)
+        #expect(result.errors.map(\.code) == [code])
+        #expect(result.requestId == id)
+        #expect(result.idempotencyKey == id)
+        #expect(result.shouldPublishRejected && result.shouldDeadLetter)
+    }
+
+    @Test func anEmptyRequestIdIsNotReadable() {
+        let result = decode(#"{"requestId":"","called":"123","voiceContent":"1"}"#)
         #expect(result.requestId == nil)
         #expect(result.shouldDeadLetter && !result.shouldPublishRejected)
     }
