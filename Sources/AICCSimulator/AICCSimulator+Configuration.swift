@@ -26,6 +26,9 @@ extension AICCSimulator {
         public var maxConcurrentCalls: Int?
         /// What an outage (``AICCSimulator/outage(for:)``) answers. Default HTTP 500.
         public var outageAnswer: OutageAnswer = .http500
+        /// Which endpoints an outage takes down. Default both; `.create` leaves
+        /// `tokenByAkSk` answering (on AICC they are separate services).
+        public var outageScope: OutageScope = .all
         /// Access codes accepted as `callerPresent`, besides any 11–14 digit number
         /// (the anonymization feature is taken as on). Default `["95555"]`.
         public var accessCodes: Set<String> = ["95555"]
@@ -72,6 +75,14 @@ extension AICCSimulator {
         case retCode(String)
         /// This HTTP status with a small JSON error body.
         case httpStatus(Int)
+    }
+
+    /// Which endpoints an outage window takes down.
+    public enum OutageScope: String, Sendable, Hashable, Codable {
+        /// `tokenByAkSk` and `createVoiceNotification`.
+        case all
+        /// `createVoiceNotification` only: tokens are still issued.
+        case create
     }
 
     /// What the simulator answers during an outage window.

@@ -14,6 +14,7 @@ public struct SimulatorConfigurationPatch: Sendable, Codable, Hashable {
     public var tokenLifetimeSeconds: Double?
     public var outageSeconds: Double?
     public var outageAnswer: AICCSimulator.OutageAnswer?
+    public var outageScope: AICCSimulator.OutageScope?
     public var callbackDelayMs: Int?
     public var sharedKey: String?
     public var signatureAlgorithm: CallbackSignature.Algorithm?
@@ -36,6 +37,7 @@ public struct SimulatorConfigurationPatch: Sendable, Codable, Hashable {
         if let maxConcurrentCalls { configuration.maxConcurrentCalls = maxConcurrentCalls > 0 ? maxConcurrentCalls : nil }
         if let tokenLifetimeSeconds { configuration.tokenLifetime = tokenLifetimeSeconds > 0 ? .milliseconds(Int64(tokenLifetimeSeconds * 1000)) : nil }
         if let outageAnswer { configuration.outageAnswer = outageAnswer }
+        if let outageScope { configuration.outageScope = outageScope }
         if let callbackDelayMs { configuration.callback.delay = .milliseconds(callbackDelayMs) }
         if let sharedKey { configuration.callback.sharedKey = sharedKey.isEmpty ? nil : sharedKey }
         if let signatureAlgorithm { configuration.callback.signatureAlgorithm = signatureAlgorithm }

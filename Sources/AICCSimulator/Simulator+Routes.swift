@@ -46,6 +46,7 @@ extension AICCSimulator {
         let now = ContinuousClock.now
         let outage: OutageAnswer? = self.state.withLockedValue { state in
             state.stats.tokenRequests += 1
+            guard state.configuration.outageScope == .all else { return nil }
             return state.isInOutage(now: now) ? state.configuration.outageAnswer : nil
         }
         if let outage { return self.outageResponse(outage, context: context) }

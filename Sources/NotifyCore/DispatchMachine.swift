@@ -66,6 +66,8 @@ public struct DispatchMachine: Sendable {
     private var breaker: OutageBreaker
     private var slotQueue = FIFO<RecordID>()
     private var slotsInUse = 0
+    /// The record whose call is the breaker's trial while it is open.
+    private var trial: RecordID?
     private var draining: Set<TopicPartition> = []
     private var shuttingDown = false
 
@@ -203,6 +205,7 @@ public struct DispatchMachine: Sendable {
     public mutating func aiccAnswered(_ id: RecordID, _ answer: CallAnswer, now: Date, randomUnit: Double) -> [Action] {
         guard var entry = entries[id], entry.stage == .calling, let request = entry.request else { return [] }
         if entry.orphan { return orphanAnswered(id, answer, now: now) }
+        if trial == id { return trialAnswered(id, answer, now: now, randomUnit: randomUnit) }
         switch answer {
         case .accepted(let serial, let aicc):
             let actions = breaker.success(now: now)
@@ -267,10 +270,11 @@ public struct DispatchMachine: Sendable {
         }
         switch entry.stage {
         case .calling, .recording:
+            let trialEnded = entry.stage == .calling ? endTrial(id, .noCall, now: now) : []
             releaseSlot(id)
             entries[id]?.result = nil
             entries[id]?.attemptInDoubt = false
-            return waitForSlot(id, step: .claim, now: now)
+            return trialEnded + waitForSlot(id, step: .claim, now: now)
         default:
             return []
         }
@@ -355,6 +359,8 @@ public struct DispatchMachine: Sendable {
         guard let entry = entries[id], let request = entry.request else { return [] }
         var actions: [Action] = []
         var breakerInput: [OutageBreaker.Action] = []
+        let isTrial = trial == id
+        if isTrial { trial = nil }
         switch answer {
         case .accepted(let serial, let aicc):
             breakerInput = breaker.success(now: now)
@@ -381,7 +387,97 @@ public struct DispatchMachine: Sendable {
             releaseSlot(id)
             entries[id] = nil
         }
+        if isTrial { breakerInput = breaker.trialAnswered(Self.trialAnswer(answer), now: now) }
         return actions + breakerActions(breakerInput, now: now) + grantSlots(now: now)
+    }
+
+    /// The answer of the breaker's trial call: it alone decides whether the
+    /// breaker closes; the record itself goes on as any answered call does.
+    private mutating func trialAnswered(_ id: RecordID, _ answer: CallAnswer, now: Date, randomUnit: Double) -> [Action] {
+        guard var entry = entries[id], let request = entry.request else { return [] }
+        trial = nil
+        let breakerInput = breaker.trialAnswered(Self.trialAnswer(answer), now: now)
+        let next: [Action]
+        switch answer {
+        case .accepted(let serial, let aicc):
+            next = record(id, outcome: .accepted, callSerialNo: serial, aicc: aicc, now: now)
+        case .permanent(let error, let aicc):
+            next = record(id, outcome: .rejected, aicc: aicc, error: error, now: now)
+        case .credentialsRefused:
+            entry.attempts -= 1
+            entries[id] = entry
+            releaseSlot(id)
+            entries[id]?.stage = .waitingSlot(.call)
+            slotQueue.append(id)
+            next = []
+        case .transient(let error, let aicc):
+            next = retryOrGiveUp(id, error: error, aicc: aicc, request: request, now: now, randomUnit: randomUnit)
+        case .inDoubt(let error):
+            entries[id]?.attemptInDoubt = true
+            switch configuration.inDoubtPolicy {
+            case .report: next = record(id, outcome: .indeterminate, error: error, now: now)
+            case .retry: next = retryOrGiveUp(id, error: error, aicc: nil, request: request, now: now, randomUnit: randomUnit)
+            }
+        }
+        return next + breakerActions(breakerInput, now: now) + grantSlots(now: now)
+    }
+
+    private static func trialAnswer(_ answer: CallAnswer) -> OutageBreaker.TrialAnswer {
+        switch answer {
+        case .accepted, .permanent: .answered
+        case .transient, .inDoubt: .failed
+        case .credentialsRefused: .credentialsRefused
+        }
+    }
+
+    /// Ends the trial when `id` was it and its call will not be answered.
+    private mutating func endTrial(_ id: RecordID, _ answer: OutageBreaker.TrialAnswer, now: Date) -> [Action] {
+        guard trial == id else { return [] }
+        trial = nil
+        return breakerActions(breaker.trialAnswered(answer, now: now), now: now)
+    }
+
+    /// The breaker is open and its probe timer fired: records whose deadline
+    /// passed while they waited end `expired` now (``NotificationRequest/expiresAt``
+    /// still applies while paused), then the next due retry — a claimed
+    /// record whose call is due — goes as the trial. With none, the breaker
+    /// probes with a token fetch instead.
+    private mutating func startTrial(now: Date) -> [Action] {
+        var actions: [Action] = []
+        var waiting = FIFO<RecordID>()
+        var candidate: RecordID?
+        while let id = slotQueue.popFirst() {
+            guard let entry = entries[id], case .waitingSlot(let step) = entry.stage, let request = entry.request,
+                !entry.orphan
+            else { continue }
+            if draining.contains(id.partition) || shuttingDown {
+                entries[id]?.stage = .waitingTimer(step)
+                continue
+            }
+            if let expiresAt = request.expiresAt, now > expiresAt {
+                switch step {
+                case .claim:
+                    let result = makeResult(entry, request: request, outcome: .expired, error: Self.deadlineError, now: now)
+                    actions += publish(id, .fresh(result))
+                case .call:
+                    actions += record(id, outcome: .expired, error: Self.deadlineError, now: now)
+                }
+                continue
+            }
+            if candidate == nil, step == .call, slotsInUse < configuration.maxConcurrency {
+                candidate = id
+            } else {
+                waiting.append(id)
+            }
+        }
+        slotQueue = waiting
+        guard let id = candidate else {
+            return actions + breakerActions(breaker.trialUnavailable(), now: now)
+        }
+        trial = id
+        slotsInUse += 1
+        entries[id]?.holdsSlot = true
+        return actions + callOrExpire(id, now: now)
     }
 
     private mutating func waitForSlot(_ id: RecordID, step: SlotStep, now: Date) -> [Action] {
@@ -518,6 +614,7 @@ public struct DispatchMachine: Sendable {
             case .resumeAll: out += flow.release(.outage).map(Self.action) + grantSlots(now: now)
             case .scheduleProbe(let at): out.append(.scheduleProbe(at: at))
             case .sendProbe: out.append(.sendProbe)
+            case .sendTrial: out += startTrial(now: now)
             }
         }
         return out

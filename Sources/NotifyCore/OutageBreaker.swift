@@ -12,13 +12,20 @@ public import Foundation
 ///   count. At ``threshold`` (default 5) it opens: ``Action/pauseAll`` and
 ///   ``Action/scheduleProbe(at:)``.
 /// - ``credentialsRefused(now:)`` opens it at once, whatever the count.
-/// - Open: when the probe timer fires (``probeTimerFired(now:)``) the worker
-///   sends one probe (``Action/sendProbe``) — a token fetch, which proves both
-///   that AICC answers and that the credentials are good. A probe success (or
-///   any success of a call still in flight) closes it: ``Action/resumeAll``. A
-///   probe failure schedules the next probe after a doubled interval,
-///   ``probeInitialInterval`` (default 1 s) up to ``probeMaxInterval`` (default
-///   30 s), no jitter (one probe per process).
+/// - Open (half-open probing): the probe must prove what failed. When the probe
+///   timer fires (``probeTimerFired(now:)``):
+///   - open for consecutive failures, the worker lets one call through as the
+///     trial (``Action/sendTrial``): the next due retry of a pending request,
+///     a call that request was due to make anyway. Nothing else goes to the
+///     create endpoint; other pending retries wait without spending attempts.
+///     Its answer comes back through ``trialAnswered(_:now:)``. With no retry
+///     pending, the worker falls back to a token probe (``trialUnavailable()``).
+///   - open for refused credentials, it sends a token fetch
+///     (``Action/sendProbe``): that is what failed.
+///   A probe or trial success (or any success of a call still in flight)
+///   closes it: ``Action/resumeAll``. A failure schedules the next probe after
+///   a doubled interval, ``probeInitialInterval`` (default 1 s) up to
+///   ``probeMaxInterval`` (default 30 s), no jitter (one probe per process).
 /// - Failures reported while open (calls that were in flight) change nothing.
 public struct OutageBreaker: Sendable, Hashable {
     /// What the worker does.
@@ -27,8 +34,13 @@ public struct OutageBreaker: Sendable, Hashable {
         case pauseAll
         /// Fire ``OutageBreaker/probeTimerFired(now:)`` at this instant.
         case scheduleProbe(at: Date)
-        /// Send one probe now and report its answer.
+        /// Send one probe (a token fetch) now and report its answer through
+        /// ``OutageBreaker/probeAnswered(success:now:)``.
         case sendProbe
+        /// Let one due call through as the trial and report its answer
+        /// through ``OutageBreaker/trialAnswered(_:now:)`` (or, when no call
+        /// is due, ``OutageBreaker/trialUnavailable()``).
+        case sendTrial
         /// Resume every partition paused for the outage; report ready.
         case resumeAll
     }
@@ -120,10 +132,45 @@ public struct OutageBreaker: Sendable, Hashable {
         }
     }
 
-    /// The probe timer fired: send a probe unless one is out or the breaker closed.
+    /// The probe timer fired: a trial call (open for failures) or a token
+    /// probe (open for refused credentials), unless one is out or the breaker closed.
     public mutating func probeTimerFired(now: Date) -> [Action] {
         guard case .open(let reason, let failedProbes, false) = state else { return [] }
         state = .open(reason: reason, failedProbes: failedProbes, probeInFlight: true)
+        return reason == .consecutiveFailures ? [.sendTrial] : [.sendProbe]
+    }
+
+    /// What the trial call got.
+    public enum TrialAnswer: Sendable, Hashable {
+        /// AICC answered (accepted, or a permanent refusal): it is up.
+        case answered
+        /// Transient or in doubt: still out.
+        case failed
+        /// `tokenByAkSk` refused the credentials before the call.
+        case credentialsRefused
+        /// The trial ended without reaching AICC (its deadline passed, its
+        /// claim was lost, its partition was revoked).
+        case noCall
+    }
+
+    /// The trial call answered.
+    public mutating func trialAnswered(_ answer: TrialAnswer, now: Date) -> [Action] {
+        guard case .open(let reason, let failedProbes, true) = state else { return [] }
+        switch answer {
+        case .answered:
+            state = .closed(consecutiveFailures: 0)
+            return [.resumeAll]
+        case .failed, .credentialsRefused, .noCall:
+            let nextReason: OpenReason = answer == .credentialsRefused ? .credentialsRefused : reason
+            state = .open(reason: nextReason, failedProbes: failedProbes + 1, probeInFlight: false)
+            return [.scheduleProbe(at: now.addingTimeInterval(probeDelay(afterFailedProbes: failedProbes + 1)))]
+        }
+    }
+
+    /// No call is due to serve as the trial: probe with a token fetch instead
+    /// (nothing pending can be wasted on a create endpoint that is still out).
+    public mutating func trialUnavailable() -> [Action] {
+        guard case .open(_, _, true) = state else { return [] }
         return [.sendProbe]
     }
 

@@ -251,32 +251,71 @@ import Testing
         #expect(done0.commits == [CommitPosition(partition: D.p0, offset: 2)])
     }
 
-    @Test func outageOpensPausesProbesAndResumes() throws {
+    @Test func outageOpensPausesAndOneDueRetryIsTheTrial() throws {
         var m = DispatchMachine(configuration: .init(maxConcurrency: 8, breaker: OutageBreaker(threshold: 2)))
         _ = m.partitionsAssigned([D.p0, D.p1])
-        for offset in Int64(0)..<2 {
+        for offset in Int64(0)..<3 {
             _ = m.recordReceived(D.record(offset, key: nil, request: try D.request("r\(offset)")), now: t0)
             _ = m.claimAnswered(D.id(offset), .claimed, now: t0)
         }
         _ = m.aiccAnswered(D.id(0), D.transient, now: t0, randomUnit: 0)
-        let opened = m.aiccAnswered(D.id(1), D.timeout, now: t0, randomUnit: 0)
+        let opened = m.aiccAnswered(D.id(1), D.transient, now: t0, randomUnit: 0)
         #expect(opened.paused == [D.p0, D.p1])
         #expect(opened.contains(.scheduleProbe(at: t0 + 1)))
         #expect(m.isOutage)
+        // A call that was in flight fails too: it does not count while open.
+        let third = m.aiccAnswered(D.id(2), D.transient, now: t0, randomUnit: 0)
+        #expect(third.paused.isEmpty && !third.contains(.sendProbe))
         // No claims or calls while open: not for new records, not for retries.
-        let arriving = m.recordReceived(D.record(2, key: nil, request: try D.request("r2")), now: t0)
+        let arriving = m.recordReceived(D.record(3, key: nil, request: try D.request("r3")), now: t0)
         #expect(arriving.claims.isEmpty)
-        let retry = m.retryTimerFired(D.id(0), now: t0)
-        #expect(retry.calls.isEmpty)
-        let probe = m.probeTimerFired(now: t0 + 1)
-        #expect(probe == [.sendProbe])
-        let failedProbe = m.probeAnswered(success: false, now: t0 + 1)
-        #expect(failedProbe == [.scheduleProbe(at: t0 + 3)])
-        _ = m.probeTimerFired(now: t0 + 3)
+        for offset in Int64(0)..<3 {
+            #expect(m.retryTimerFired(D.id(offset), now: t0 + 0.5).calls.isEmpty)
+        }
+        // The probe timer lets exactly one due retry through: the trial.
+        let trial = m.probeTimerFired(now: t0 + 1)
+        #expect(trial.calls.map(\.id) == [D.id(0)])
+        #expect(trial.calls.map(\.attempt) == [2])
+        #expect(!trial.contains(.sendProbe) && trial.claims.isEmpty)
+        // It fails: the breaker stays open, the next trial comes after a doubled interval.
+        let failed = m.aiccAnswered(D.id(0), D.transient, now: t0 + 1, randomUnit: 0)
+        #expect(failed.contains(.scheduleProbe(at: t0 + 3)))
+        #expect(failed.resumed.isEmpty && failed.calls.isEmpty && failed.claims.isEmpty)
+        #expect(m.isOutage)
+        #expect(m.retryTimerFired(D.id(0), now: t0 + 2).calls.isEmpty)
+        // The next trial is the next due retry, in the order they came due.
+        let second = m.probeTimerFired(now: t0 + 3)
+        #expect(second.calls.map(\.id) == [D.id(1)])
+        #expect(second.calls.map(\.attempt) == [2])
+        // It succeeds: the breaker closes, the others go, nobody spent an attempt waiting.
+        let closed = m.aiccAnswered(D.id(1), D.accepted("s-1"), now: t0 + 3, randomUnit: 0)
+        #expect(!m.isOutage)
+        #expect(closed.resumed == [D.p0, D.p1])
+        #expect(closed.recorded.map(\.result.outcome) == [.accepted])
+        #expect(Dictionary(uniqueKeysWithValues: closed.calls.map { ($0.id, $0.attempt) }) == [D.id(2): 2, D.id(0): 3])
+        #expect(closed.claims == [D.id(3)])
+    }
+
+    @Test func whileOpenDeadlinesStillApplyAndWithNoRetryDueATokenProbeDecides() throws {
+        var m = DispatchMachine(configuration: .init(maxConcurrency: 8, breaker: OutageBreaker(threshold: 1)))
+        _ = m.partitionsAssigned([D.p0])
+        let soon = try D.request("r0", expiresAt: "2030-01-01T00:00:02Z")
+        _ = m.recordReceived(D.record(0, key: nil, request: soon), now: t0)
+        _ = m.claimAnswered(D.id(0), .claimed, now: t0)
+        _ = m.aiccAnswered(D.id(0), D.transient, now: t0, randomUnit: 0)
+        let waiting = try D.request("r1", expiresAt: "2030-01-01T00:00:02Z")
+        _ = m.recordReceived(D.record(1, key: nil, request: waiting), now: t0)
+        #expect(m.retryTimerFired(D.id(0), now: t0 + 1).calls.isEmpty)
+        // At the probe both deadlines have passed: the claimed one is recorded
+        // expired, the unclaimed one published expired; neither is called; with
+        // no call due, a token fetch probes.
+        let probe = m.probeTimerFired(now: t0 + 3)
+        #expect(probe.calls.isEmpty && probe.claims.isEmpty)
+        #expect(probe.recorded.map(\.result.outcome) == [.expired])
+        #expect(probe.freshResults.map(\.outcome).contains(.expired))
+        #expect(probe.contains(.sendProbe))
         let resumed = m.probeAnswered(success: true, now: t0 + 3)
-        #expect(resumed.resumed == [D.p0, D.p1])
-        #expect(resumed.calls.map(\.id) == [D.id(0)])
-        #expect(resumed.claims == [D.id(2)])
+        #expect(resumed.resumed == [D.p0])
     }
 
     @Test func refusedCredentialsPauseAndNeverReject() throws {
