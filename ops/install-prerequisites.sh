@@ -9,6 +9,8 @@
 #   prometheus      for promtool, which checks and unit-tests ops/prometheus/alerts.yml
 #   jsonschema      the reference JSON Schema validator the contract tests compare against
 #   pyyaml          ops/check.sh parses every YAML file in ops/ with it
+#   noida-db        (PyPI, pinned to 0.2.3) a second, independent Kafka broker on loopback
+#                   for the Kafka layer's round trips (Tests/noida-broker.sh runs its binary)
 # Safe to run again. Needs root (or sudo).
 set -euo pipefail
 
@@ -25,7 +27,8 @@ if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
 fi
 apt-get install -y -qq --no-install-recommends \
     librdkafka-dev kcat pkg-config ca-certificates curl postgresql prometheus >/dev/null
-python3 -m pip install --quiet --disable-pip-version-check jsonschema rfc3339-validator pyyaml
+python3 -m pip install --quiet --disable-pip-version-check jsonschema rfc3339-validator pyyaml noida-db==0.2.3
 echo "prerequisites installed: librdkafka $(pkg-config --modversion rdkafka), $(kcat -V 2>&1 | head -1)," \
     "PostgreSQL $(ls /usr/lib/postgresql | sort -n | tail -1), $(promtool --version 2>&1 | head -1)," \
-    "jsonschema $(python3 -c 'import jsonschema, importlib.metadata as m; print(m.version("jsonschema"))')"
+    "jsonschema $(python3 -c 'import jsonschema, importlib.metadata as m; print(m.version("jsonschema"))')," \
+    "noida-db $(python3 -c 'import noida_db, importlib.metadata as m; print(m.version("noida-db"))')"

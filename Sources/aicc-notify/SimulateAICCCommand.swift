@@ -62,6 +62,9 @@ struct SimulateAICCCommand: AsyncParsableCommand {
     @Option(help: "Start with an outage of this many seconds (every request answers 500).")
     var outageSeconds: Double?
 
+    @Option(help: "What an outage takes down: all (both endpoints) or create (createVoiceNotification only; tokenByAkSk answers).")
+    var outageScope: String = "all"
+
     @Option(help: "Delay before posting the release event of an accepted call, in milliseconds.")
     var callbackDelayMs: Int = 0
 
@@ -98,6 +101,10 @@ struct SimulateAICCCommand: AsyncParsableCommand {
         configuration.hangDuration = .milliseconds(self.hangMs)
         configuration.tokenLifetime = self.tokenLifetime.map { .milliseconds(Int64($0 * 1000)) }
         configuration.maxConcurrentCalls = self.maxConcurrent
+        guard let scope = AICCSimulator.OutageScope(rawValue: self.outageScope) else {
+            throw ValidationError("--outage-scope must be all or create")
+        }
+        configuration.outageScope = scope
         configuration.seed = self.seed
         configuration.callback.delay = .milliseconds(self.callbackDelayMs)
         configuration.callback.sharedKey = self.sharedKey

@@ -223,6 +223,54 @@ struct WorkerScenarioTests {
         }
     }
 
+    /// Only `createVoiceNotification` is out; `tokenByAkSk` answers (they are
+    /// separate services). A token probe would prove nothing: while the breaker
+    /// is open, one due retry per probe interval is the trial, the partitions
+    /// stay paused, and nothing else reaches the create endpoint.
+    @Test func aCreateOnlyOutageIsProbedByOneDueRetryNotByTokenFetches() async throws {
+        var simulator = AICCSimulator.Configuration()
+        simulator.outageScope = .create
+        try await WorkerHarness.with(simulator: simulator) { h in
+            let requests = (0..<200).map { TestRequest("r-\($0)", called: phoneNumber($0)) }
+            try await h.produce(requests: Array(requests.prefix(40)))
+            try await h.withWorker(h.configuration { $0.aicc.callsPerSecond = 100 }) { worker in
+                try await h.waitForResults(40)
+                let before = h.simulator.calls.count
+                h.simulator.outage(for: .seconds(8))
+                let outageEnds = ContinuousClock.now + .seconds(8)
+                // 20 requests/s into the outage.
+                var pausedSamples = 0
+                var samples = 0
+                let outageStarted = ContinuousClock.now
+                for batch in 0..<40 {
+                    // 4 records every ~200 ms: 20 requests/s.
+                    try await h.produce(requests: Array(requests[(40 + batch * 4)..<(44 + batch * 4)]))
+                    try await Task.sleep(for: .milliseconds(150))
+                    let now = ContinuousClock.now
+                    if now > outageStarted + .milliseconds(1500), now < outageEnds - .milliseconds(300) {
+                        samples += 1
+                        if worker.dispatch.isOutage { pausedSamples += 1 }
+                    }
+                }
+                #expect(samples >= 5)
+                try await Task.sleep(until: outageEnds)
+                let intoOutage = h.simulator.calls.dropFirst(before).filter { $0.httpStatus == 500 }
+                let results = try await h.waitForResults(200, timeout: .seconds(90))
+                #expect(results.count == 200)
+                #expect(results.allSatisfy { $0.result.outcome == .accepted }, "\(Dictionary(grouping: results, by: \.result.outcome).mapValues(\.count))")
+                #expect(!worker.dispatch.isOutage)
+                // Paused all along (after the first second): no resume on a token that answers.
+                #expect(pausedSamples == samples, "paused in \(pausedSamples) of \(samples) samples")
+                // Five failures open it; then one trial per probe interval (1, 2, 4 s): a
+                // handful of create calls, not one per record taken in meanwhile.
+                #expect(intoOutage.count <= 16, "\(intoOutage.count) create calls went into the outage")
+                let stats = h.simulator.stats
+                #expect(stats.accepted == 200)
+                #expect(requests.allSatisfy { stats.acceptedCalls(to: $0.called) == 1 })  // no phone rang twice
+            }
+        }
+    }
+
     @Test func expiredRequestsAreNotCalled() async throws {
         try await WorkerHarness.with { h in
             try await h.produce(requests: [
