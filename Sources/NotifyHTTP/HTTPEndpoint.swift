@@ -80,7 +80,14 @@ public final class HTTPEndpoint: Service, Sendable {
     let readiness: @Sendable () async -> Readiness
     let metrics: (@Sendable () -> String)?
     let logger: Logger
-    private let bound = NIOLockedValueBox<Int?>(nil)
+    private let listening = NIOLockedValueBox<ListenState>(.starting)
+
+    /// Whether the listener is up yet.
+    enum ListenState: Sendable {
+        case starting
+        case listening(port: Int)
+        case failed(HTTPEndpointError)
+    }
 
     /// - Parameters:
     ///   - signer: Verifies callback URLs; `nil` when callbacks are off (the
@@ -102,12 +109,37 @@ public final class HTTPEndpoint: Service, Sendable {
     }
 
     /// The port it listens on, once it does (waits up to 10 s).
+    ///
+    /// - Throws: ``HTTPEndpointError`` (`http.listen`) when the listener could
+    ///   not be opened or is not up within 10 s; `CancellationError`.
     public func port() async throws -> Int {
-        for _ in 0..<1000 {
-            if let port = self.bound.withLockedValue({ $0 }) { return port }
-            try await Task.sleep(for: .milliseconds(10))
+        try await self.waitUntilListening(timeout: .seconds(10))
+    }
+
+    /// Waits until the listener is up and returns its port, or throws the
+    /// reason it could not be opened (port in use, an address that does not
+    /// resolve or is not this host's) as soon as ``run()`` knows it. The
+    /// worker starts consuming only after this returns, so a listener that
+    /// cannot open touches no record.
+    public func waitUntilListening(timeout: Duration? = nil) async throws -> Int {
+        let deadline = timeout.map { ContinuousClock.now + $0 }
+        while true {
+            switch self.listening.withLockedValue({ $0 }) {
+            case .listening(let port): return port
+            case .failed(let error): throw error
+            case .starting:
+                if let deadline, ContinuousClock.now >= deadline {
+                    throw HTTPEndpointError(address: self.address, cause: "not listening after \(timeout!)")
+                }
+                try await Task.sleep(for: .milliseconds(10))
+            }
         }
-        throw HTTPEndpointNotListening()
+    }
+
+    /// `http.listen` as configured.
+    var address: String {
+        self.configuration.host.contains(":") ? "[\(self.configuration.host)]:\(self.configuration.port)"
+            : "\(self.configuration.host):\(self.configuration.port)"
     }
 
     public func run() async throws {
@@ -137,12 +169,36 @@ public final class HTTPEndpoint: Service, Sendable {
             configuration: .init(address: .hostname(self.configuration.host, port: self.configuration.port), serverName: nil),
             onServerRunning: { [self] channel in
                 let port = channel.localAddress?.port ?? self.configuration.port
-                self.bound.withLockedValue { $0 = port }
+                self.listening.withLockedValue { $0 = .listening(port: port) }
                 self.logger.info("HTTP listening", metadata: ["http.port": "\(port)"])
             },
             logger: self.logger
         )
-        try await application.run()
+        do {
+            try await application.run()
+        } catch {
+            let listened: Bool = self.listening.withLockedValue { state in
+                if case .listening = state { return true }
+                return false
+            }
+            // Running, it ends by shutdown; failing before it listened, it
+            // could not open the address: say which, and why.
+            guard !listened, !(error is CancellationError) else { throw error }
+            let failure = HTTPEndpointError(address: self.address, cause: Self.cause(of: error))
+            self.listening.withLockedValue { $0 = .failed(failure) }
+            throw failure
+        }
+    }
+
+    /// What the system said, in words (`Address already in use (errno 98)`).
+    static func cause(of error: any Error) -> String {
+        if let error = error as? IOError {
+            return "\(String(cString: strerror(error.errnoCode))) (errno \(error.errnoCode))"
+        }
+        if let error = error as? SocketAddressError, case .unknown(let host, _) = error {
+            return "unknown host \(host) (not an address, and it does not resolve)"
+        }
+        return "\(error)"
     }
 
     private func receive(_ request: Request, context: BasicRequestContext) async -> Response {
@@ -210,4 +266,23 @@ public final class HTTPEndpoint: Service, Sendable {
 }
 
 /// The endpoint is not listening (it stopped, or never bound).
-public struct HTTPEndpointNotListening: Error, Sendable {}
+/// The listener could not be opened: the address is in use, does not
+/// resolve, or is not one of this host's. Not retriable: the configuration
+/// (`http.listen`) or the host must change.
+public struct HTTPEndpointError: Error, Sendable, CustomStringConvertible {
+    /// Stable code: `http.listen`.
+    public var code: String { "http.listen" }
+    /// Never: retrying the same address fails the same way.
+    public var isRetriable: Bool { false }
+    /// The configured `HOST:PORT`.
+    public var address: String
+    /// What the system said.
+    public var cause: String
+
+    public init(address: String, cause: String) {
+        self.address = address
+        self.cause = cause
+    }
+
+    public var description: String { "http.listen: cannot listen on \(self.address): \(self.cause)" }
+}

@@ -288,7 +288,12 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
 
     private static func migrate(configuration: Configuration, logger: Logger) async throws(StoreError) {
         let where_ = configuration.displayName
-        let client = PostgresClient(configuration: configuration.client, backgroundLogger: logger)
+        // Its failed connection attempts are the caller's to report (the
+        // worker says "waiting for the store" with the reason): at start they
+        // would otherwise repeat at info level every few hundred milliseconds.
+        var quiet = logger
+        quiet.logLevel = max(logger.logLevel, .warning)
+        let client = PostgresClient(configuration: configuration.client, backgroundLogger: quiet)
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await client.run() }

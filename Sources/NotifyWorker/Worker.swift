@@ -34,8 +34,12 @@ public struct Worker: Service, Sendable {
     public let configuration: WorkerConfiguration
     let logger: Logger
 
-    /// The parts, in start order.
-    public var services: [any Service] { [self.store, self.producer, self.http, self.dispatch] }
+    /// The parts, in start order. Dispatch starts consuming only once the
+    /// HTTP listener is up: a listener that cannot open (`http.listen` in
+    /// use, not this host's) fails the worker before any record is touched.
+    public var services: [any Service] {
+        [self.store, self.producer, self.http, DispatchAfterListening(http: self.http, dispatch: self.dispatch)]
+    }
 
     /// Runs until graceful shutdown, then closes the AICC client. Throws what
     /// a part threw.
@@ -195,6 +199,25 @@ public func buildWorker(configuration: WorkerConfiguration, logger: Logger) asyn
     return Worker(
         dispatch: dispatch, store: store, producer: producer, aicc: aicc, http: http, configuration: configuration,
         logger: logger)
+}
+
+/// Runs dispatch once the HTTP listener is up; ends quietly when shutdown
+/// comes first (nothing was consumed), and throws the listener's
+/// ``HTTPEndpointError`` when it cannot open.
+struct DispatchAfterListening: Service, CustomStringConvertible {
+    let http: HTTPEndpoint
+    let dispatch: DispatchService
+
+    func run() async throws {
+        do {
+            _ = try await cancelWhenGracefulShutdown { try await self.http.waitUntilListening() }
+        } catch is CancellationError {
+            return
+        }
+        try await self.dispatch.run()
+    }
+
+    var description: String { "DispatchService" }
 }
 
 extension Worker: CustomStringConvertible {

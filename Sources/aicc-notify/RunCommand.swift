@@ -29,29 +29,85 @@ struct RunCommand: AsyncParsableCommand {
         do {
             configuration = try await WorkerConfiguration.load(configFile: self.config, environment: ProcessInfo.processInfo.environment)
         } catch {
-            Self.fail("aicc-notify: \(error)")
+            Self.exit(2, "\(error.code): \(error)")
         }
         Self.bootstrapLogging(configuration.log)
         let logger = Logger(label: "aicc-notify")
         let worker: Worker
-        do {
-            worker = try await buildWorker(configuration: configuration, logger: logger)
-        } catch let error as ConfigurationError {
-            Self.fail("aicc-notify: \(error)")
+        switch await Self.buildUntilSignalled(configuration: configuration, logger: logger) {
+        case .built(let built):
+            worker = built
+        case .signalled:
+            logger.info("shutdown requested before the worker started; nothing was consumed")
+            Self.exit(0, nil)
+        case .failed(let error as ConfigurationError):
+            Self.exit(2, "\(error.code): \(error)")
+        case .failed(let error):
+            Self.exit(1, Self.describe(error))
         }
         logger.info("worker starting", metadata: [
             "kafka.bootstrap": "\(configuration.kafka.bootstrapServers)", "kafka.group": "\(configuration.kafka.groupID)",
             "kafka.topic": "\(configuration.kafka.topics.requests)",
         ])
-        let group = ServiceGroup(configuration: .init(
-            services: [worker], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        // Shutdown is bounded twice: past the drain bound plus the producer's
+        // flush, graceful shutdown escalates to cancellation; past that by
+        // as much again, the watchdog ends the process.
+        let drain: Duration = .seconds(configuration.dispatch.drainTimeout)
+        let gracefulBound = drain + .seconds(configuration.kafka.deliveryTimeout) + .seconds(5)
+        let watchdog = ShutdownWatchdog(bound: gracefulBound + .seconds(15), logger: logger) {
+            Self.exit(1, "shutdown.timeout: the worker did not stop within \(gracefulBound + .seconds(15)); exiting")
+        }
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [.init(service: worker), .init(service: watchdog)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = gracefulBound
+        do {
+            try await ServiceGroup(configuration: groupConfiguration).run()
+        } catch {
+            logger.critical("worker failed", metadata: ["error.code": "\(WorkerFailure(error).code)"])
+            Self.exit(1, Self.describe(error))
+        }
+        watchdog.disarm()
         logger.info("worker stopped")
     }
 
-    private static func fail(_ message: String) -> Never {
-        FileHandle.standardError.write(Data((message + "\n").utf8))
-        Foundation.exit(2)
+    private enum Start {
+        case built(Worker)
+        case signalled
+        case failed(any Error)
+    }
+
+    /// Builds the worker — opening the store, which may have to wait for its
+    /// server — while SIGTERM/SIGINT already end the process the documented
+    /// way (exit 0: nothing was consumed) instead of the default signal action.
+    private static func buildUntilSignalled(configuration: WorkerConfiguration, logger: Logger) async -> Start {
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+        return await withTaskGroup(of: Start.self) { group in
+            group.addTask {
+                do {
+                    return .built(try await buildWorkerWaitingForStore(configuration: configuration, logger: logger))
+                } catch {
+                    return Task.isCancelled ? .signalled : .failed(error)
+                }
+            }
+            group.addTask {
+                for await _ in signals { return .signalled }
+                return .signalled  // cancelled: the build finished first
+            }
+            let first = await group.next() ?? .signalled
+            group.cancelAll()
+            return first
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        WorkerFailure(error).description
+    }
+
+    /// Writes `aicc-notify: <message>` (when given) to standard error and exits.
+    static func exit(_ status: Int32, _ message: String?) -> Never {
+        if let message { FileHandle.standardError.write(Data(("aicc-notify: " + message + "\n").utf8)) }
+        Foundation.exit(status)
     }
 
     static func bootstrapLogging(_ log: WorkerConfiguration.Log) {

@@ -114,9 +114,16 @@ extension RDKafkaClient {
         loop: @escaping @Sendable (SendableOpaquePointer) -> Void
     ) async throws {
         let queue = self.makeEventQueue()
-        try await withGracefulShutdownHandler {
-            try await BlockingLoop.runOnDedicatedThread { loop(queue) }
-        } onGracefulShutdown: {
+        // Cancellation (a sibling service failed, or a shutdown escalated)
+        // ends the loop the same bounded way a graceful shutdown does: the
+        // dedicated thread does not see task cancellation by itself.
+        try await withTaskCancellationHandler {
+            try await withGracefulShutdownHandler {
+                try await BlockingLoop.runOnDedicatedThread { loop(queue) }
+            } onGracefulShutdown: {
+                onGracefulShutdown()
+            }
+        } onCancel: {
             onGracefulShutdown()
         }
     }

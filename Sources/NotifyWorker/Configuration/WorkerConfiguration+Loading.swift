@@ -105,9 +105,11 @@ extension WorkerConfiguration {
         var listen = "\(configuration.http.host):\(configuration.http.port)"
         try reader.read("http.listen", into: &listen)
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
-            throw .invalid("http.listen", "must be HOST:PORT, e.g. 0.0.0.0:8080")
+            throw .invalid("http.listen", "must be HOST:PORT (or :PORT for all interfaces), e.g. 0.0.0.0:8080")
         }
-        configuration.http.host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        let host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        // `:PORT` listens on all interfaces, as Go and Prometheus tools read it.
+        configuration.http.host = host.isEmpty ? "0.0.0.0" : host
         configuration.http.port = port
 
         // callback.*
