@@ -1,5 +1,12 @@
 /// Settings shared by producers and consumers.
 public struct KafkaClientConfiguration: Sendable {
+    /// Checks pass-through librdkafka `properties` without creating a client:
+    /// an unknown name or a value librdkafka refuses throws
+    /// `kafka.config.invalid` naming the property, never its value.
+    public static func validate(properties: [String: String]) throws(KafkaError) {
+        try RDKafkaConfig.validate(properties)
+    }
+
     /// Comma-separated `host:port` list. Default: `localhost:9092`.
     public var bootstrapServers: String
     /// `client.id` reported to brokers. Default: `aicc-notify`.

@@ -55,4 +55,25 @@ extension KafkaConsumer {
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else { return nil }
         return high
     }
+
+    /// Whether the cluster has `topic`, from a metadata request for *all*
+    /// topics: asking about the one topic could make a broker with
+    /// `auto.create.topics.enable` create it.
+    public func topicExists(_ topic: String, timeout: Duration = .seconds(10)) async throws -> Bool {
+        let client = self.client
+        let milliseconds = Int32(clamping: timeout.milliseconds)
+        return try await BlockingLoop.run { () throws -> Bool in
+            var metadata: UnsafePointer<rd_kafka_metadata>?
+            let err = rd_kafka_metadata(client.handle, 1, nil, &metadata, milliseconds)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+                throw KafkaError(rdKafka: err, context: "metadata")
+            }
+            defer { rd_kafka_metadata_destroy(metadata) }
+            guard let topics = metadata.pointee.topics else { return false }
+            for index in 0..<Int(metadata.pointee.topic_cnt) where String(cString: topics[index].topic) == topic {
+                return topics[index].err == RD_KAFKA_RESP_ERR_NO_ERROR
+            }
+            return false
+        }
+    }
 }

@@ -36,8 +36,11 @@ struct AICCNotify: AsyncParsableCommand {
             }
         } catch {
             if exitCode(for: error) == .validationFailure {
-                let message = fullMessage(for: error)
-                FileHandle.standardError.write(Data((message.hasSuffix("\n") ? message : message + "\n").utf8))
+                // One form for every message: `aicc-notify: <code>: <message>`, then the usage.
+                let usage = fullMessage(for: error).split(separator: "\n").drop { !$0.hasPrefix("Usage:") }
+                var text = "aicc-notify: usage: \(message(for: error))\n"
+                if !usage.isEmpty { text += usage.joined(separator: "\n") + "\n" }
+                FileHandle.standardError.write(Data(text.utf8))
                 Foundation.exit(2)
             }
             exit(withError: error)

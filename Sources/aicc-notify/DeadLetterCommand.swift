@@ -96,7 +96,7 @@ struct DeadLetterCommand: AsyncParsableCommand {
                 summary = try await DeadLetterReplay.run(options, logger: logger)
             } catch let error as KafkaError {
                 if error.code == "kafka.config.invalid" { throw ValidationError(error.message) }
-                FileHandle.standardError.write(Data("dlq replay failed: \(error)\n".utf8))
+                FileHandle.standardError.write(Data("aicc-notify: \(error.code): dlq replay: \(error.message)\n".utf8))
                 throw ExitCode.failure
             }
             let verb = self.dryRun ? "would replay" : "replayed"

@@ -28,28 +28,50 @@ struct ValidateCommand: AsyncParsableCommand {
         if let option = files.first(where: { $0.hasPrefix("-") && $0 != "-" }) {
             throw usageError("unknown option '\(option)'")
         }
-        var inputs: [(name: String, bytes: [UInt8], jsonLines: Bool)] = []
-        for file in files {
-            if file == "-" {
-                inputs.append(("-", Array(FileHandle.standardInput.readDataToEndOfFile()), true))
-                continue
-            }
+        // Every FILE is checked before any is read: a typo is a usage error, not half a report.
+        for file in files where file != "-" {
             var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), !isDirectory.boolValue,
-                  let data = FileManager.default.contents(atPath: file)
-            else { throw usageError("cannot read '\(file)': no such file") }
-            inputs.append((file, Array(data), file.hasSuffix(".jsonl")))
+            guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory) else {
+                throw usageError("cannot read '\(file)': no such file")
+            }
+            if isDirectory.boolValue { throw usageError("cannot read '\(file)': is a directory (name the .json files in it)") }
+            guard FileManager.default.isReadableFile(atPath: file) else { throw usageError("cannot read '\(file)': permission denied") }
         }
 
         let decoder = RequestDecoder()
+        let limit = decoder.configuration.maxBytes
         var reports: [Report] = []
-        for input in inputs {
-            if input.jsonLines {
-                for line in JSONLines.lines(input.bytes) {
-                    reports.append(Report(file: input.name, line: line.number, result: decoder.decodeDocument(line.bytes)))
+        for file in files {
+            guard let handle = file == "-" ? FileHandle.standardInput : FileHandle(forReadingAtPath: file) else {
+                throw usageError("cannot read '\(file)'")
+            }
+            defer { if file != "-" { try? handle.close() } }
+            if file == "-" || file.hasSuffix(".jsonl") {
+                // Streamed: a line past the limit is counted, not kept.
+                var splitter = JSONLines.Splitter(limit: limit)
+                func report(_ items: [JSONLines.Splitter.Item]) {
+                    for item in items {
+                        switch item {
+                        case .line(let line):
+                            reports.append(Report(file: file, line: line.number, result: decoder.decodeDocument(line.bytes)))
+                        case .tooLong(let number, let length):
+                            reports.append(Report(file: file, line: number, result: Self.tooLarge(length, limit: limit)))
+                        }
+                    }
                 }
+                while let chunk = try handle.read(upToCount: 64 * 1024), !chunk.isEmpty {
+                    report(splitter.feed(chunk))
+                }
+                report(splitter.finish())
             } else {
-                reports.append(Report(file: input.name, line: nil, result: decoder.decodeDocument(input.bytes)))
+                // One document: never more than the limit (and one byte) is read.
+                let data = try handle.read(upToCount: limit + 1) ?? Data()
+                if data.count > limit {
+                    let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? data.count
+                    reports.append(Report(file: file, line: nil, result: Self.tooLarge(size, limit: limit)))
+                } else {
+                    reports.append(Report(file: file, line: nil, result: decoder.decodeDocument(Array(data))))
+                }
             }
         }
 
@@ -66,6 +88,13 @@ struct ValidateCommand: AsyncParsableCommand {
             print("\(reports.count) document(s) checked, \(invalid) invalid")
         }
         if invalid > 0 { throw ExitCode(1) }
+    }
+
+    /// `decode.too_large` for a document of `size` bytes that was not read whole.
+    private static func tooLarge(_ size: Int, limit: Int) -> DecodeResult {
+        DecodeResult(kind: .undecodable, errors: [
+            ContractError(.decodeTooLarge, path: "", message: "the value is \(size) bytes, more than \(limit)"),
+        ])
     }
 
     private struct Report {
@@ -102,7 +131,7 @@ struct ValidateCommand: AsyncParsableCommand {
     }
 
     private func usageError(_ message: String) -> ExitCode {
-        FileHandle.standardError.write(Data("aicc-notify validate: \(message)\nusage: aicc-notify \(Self.usageString())\n".utf8))
+        FileHandle.standardError.write(Data("aicc-notify: usage: validate: \(message)\nUsage: aicc-notify \(Self.usageString())\n".utf8))
         return ExitCode(2)
     }
 }

@@ -34,6 +34,20 @@ struct DeadLetterCommandTests {
 
         let bad = try ProcessSupport.run(ProcessSupport.binary, common + ["--since", "yesterday"])
         #expect(bad.status == 2)
+        #expect(bad.stderr.hasPrefix("aicc-notify: usage: "), "\(bad.stderr)")
         #expect(bad.stderr.contains("--since"))
+
+        // A --from topic that does not exist is said to be missing (exit 1), and is not created.
+        let missing = try ProcessSupport.run(ProcessSupport.binary, [
+            "dlq", "replay", "--bootstrap-servers", cluster.bootstrapServers, "--from", "no.such.dlq", "--to", "requests",
+        ])
+        #expect(missing.status == 1, "\(missing.stdout) \(missing.stderr)")
+        #expect(missing.stderr.contains("aicc-notify: kafka.topic.unknown: "), "\(missing.stderr)")
+        #expect(missing.stderr.contains("no.such.dlq does not exist"))
+        #expect(!missing.stdout.contains("0 of 0"))
+        let kcat = try #require(ProcessSupport.which("kcat"))
+        let listing = try ProcessSupport.run(kcat, ["-L", "-b", cluster.bootstrapServers])
+        #expect(listing.status == 0 && listing.stdout.contains("\"dlq\""), "\(listing.stdout)")
+        #expect(!listing.stdout.contains("no.such.dlq"), "the replay created the topic: \(listing.stdout)")
     }
 }

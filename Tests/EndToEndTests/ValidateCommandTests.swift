@@ -133,7 +133,33 @@ import Testing
     func usageErrorsExitTwo(arguments: [String]) throws {
         let run = try Self.validate(arguments)
         #expect(run.status == 2, "\(arguments): \(run.stdout)\(run.stderr)")
-        #expect(run.stderr.contains("aicc-notify validate: "))
+        #expect(run.stderr.hasPrefix("aicc-notify: usage: validate: "), "\(run.stderr)")
         #expect(run.stdout.isEmpty)
+        if arguments == ["schemas/examples"] { #expect(run.stderr.contains("is a directory")) }
+    }
+
+    @Test("A line far past 64 KiB is reported too large without being held in memory")
+    func hugeLineIsStreamed() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("validate-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("huge.jsonl")
+        FileManager.default.createFile(atPath: file.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: file)
+        try handle.write(contentsOf: Data(#"{"requestId":"r-1","called":"123","voiceContent":"1"}"#.utf8) + Data("\n".utf8))
+        let block = Data(repeating: UInt8(ascii: "a"), count: 1 << 20)
+        let head = Data(#"{"requestId":"r-2","called":"123","voiceContent":"$"#.utf8), tail = Data("$\"}".utf8)
+        try handle.write(contentsOf: head)
+        for _ in 0..<64 { try handle.write(contentsOf: block) }  // a 64 MiB line
+        try handle.write(contentsOf: tail + Data("\n".utf8) + Data(#"{"requestId":"r-3","called":"123","voiceContent":"1"}"#.utf8))
+        try handle.close()
+        let time = try #require(ProcessSupport.which("time") ?? URL(fileURLWithPath: "/usr/bin/time"))
+        let run = try ProcessSupport.run(time, ["-f", "maxrss-kib=%M", ProcessSupport.binary.path, "validate", file.path])
+        #expect(run.status == 1, "\(run.stdout) \(run.stderr)")
+        #expect(run.stdout.contains("huge.jsonl:2: (root): decode.too_large: the value is \(head.count + 64 * (1 << 20) + tail.count) bytes, more than 65536"), "\(run.stdout)")
+        #expect(run.stdout.contains("3 document(s) checked, 1 invalid"))
+        // The line was not read into memory: far below its 64 MiB.
+        let rss = run.stderr.split(separator: "\n").first { $0.hasPrefix("maxrss-kib=") }.flatMap { Int($0.dropFirst("maxrss-kib=".count)) }
+        #expect((try #require(rss)) < 48 * 1024, "peak RSS \(rss ?? 0) KiB")
     }
 }

@@ -205,3 +205,104 @@ struct ConfigurationTests {
         await expectError("kafka.properties", code: "config.invalid", file: try temporaryFile("config.json", #"{"kafka": {"properties": ["a=b"]}}"#), required)
     }
 }
+
+@Suite("Configuration mistakes are errors, not defaults")
+struct ConfigurationMistakeTests {
+    private func failure(file: String? = nil, _ environment: [String: String]) async -> ConfigurationError? {
+        do {
+            _ = try await WorkerConfiguration.load(configFile: file, environment: environment)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test("Unknown keys in the file and unknown variables name the nearest known key, all at once", arguments: ["yaml", "json"])
+    func unknownKeys(format: String) async throws {
+        let contents = format == "yaml"
+            ? "aicc:\n  maxConcurency: 3\nlog:\n  levl: debug\nloglevel: debug\nkafka:\n  properties:\n    any.librdkafka.name: 1\n"
+            : #"{"aicc": {"maxConcurency": 3}, "log": {"levl": "debug"}, "loglevel": "debug", "kafka": {"properties": {"any.librdkafka.name": 1}}}"#
+        let file = try temporaryFile("config.\(format)", contents)
+        var environment = required
+        environment["AICC_NOTIFY_AICC_TIMOUT"] = "3"
+        let error = try #require(await failure(file: file, environment))
+        #expect(error.code == "config.unknown")
+        let message = error.description
+        #expect(message.contains("unknown key 'aicc.maxConcurency'") && message.contains("'aicc.maxConcurrency'"), "\(message)")
+        #expect(message.contains("unknown key 'log.levl'") && message.contains("'log.level'"), "\(message)")
+        #expect(message.contains("unknown key 'loglevel'"), "\(message)")
+        #expect(message.contains("AICC_NOTIFY_AICC_TIMOUT") && message.contains("AICC_NOTIFY_AICC_TIMEOUT"), "\(message)")
+        // kafka.properties is librdkafka's namespace, not ours.
+        #expect(!message.contains("any.librdkafka.name"))
+    }
+
+    @Test("A _FILE variable of an unknown key is unknown too; known ones pass")
+    func fileVariables() async throws {
+        let secret = try temporaryFile("secret", "s3cr3t-value\n")
+        var environment = required
+        environment["AICC_NOTIFY_AICC_APP_SECRET"] = nil
+        environment["AICC_NOTIFY_AICC_APP_SECRET_FILE"] = secret
+        _ = try await WorkerConfiguration.load(configFile: nil, environment: environment)
+        environment["AICC_NOTIFY_AICC_APP_SECERT_FILE"] = secret
+        let error = try #require(await failure(environment))
+        #expect(error.code == "config.unknown")
+        #expect(error.description.contains("AICC_NOTIFY_AICC_APP_SECERT"))
+        #expect(!error.description.contains("s3cr3t-value"))
+    }
+
+    @Test("Every missing required key is reported at once")
+    func everyMissingKey() async throws {
+        let error = try #require(await failure([:]))
+        #expect(error.code == "config.missing")
+        for key in ["aicc.baseURL", "aicc.appKey", "aicc.appSecret"] {
+            #expect(error.description.contains(key) && error.description.contains(WorkerConfiguration.environmentVariable(for: key)))
+        }
+    }
+
+    @Test("A JSON syntax error names line and column; a duplicate key its path")
+    func jsonSyntax() async throws {
+        let file = try temporaryFile("config.json", "{\n  \"aicc\": {\n    \"baseURL\": \"https://x\",\n  }\n}\n")
+        let error = try #require(await failure(file: file, required))
+        #expect(error.code == "config.file")
+        #expect(error.description.contains("line 4, column 3"), "\(error)")
+        let duplicate = try temporaryFile("config.json", #"{"log": {"level": "info", "level": "debug"}}"#)
+        let second = try #require(await failure(file: duplicate, required))
+        #expect(second.description.contains("log.level"), "\(second)")
+    }
+
+    @Test("A librdkafka property it rejects is named, its value never shown")
+    func rejectedKafkaProperty() async throws {
+        var environment = required
+        environment["AICC_NOTIFY_KAFKA_PROPERTIES"] = "security.protocol=bogus-planted"
+        let error = try #require(await failure(environment))
+        #expect(error.code == "config.invalid" && error.key == "kafka.properties")
+        #expect(error.description.contains("'security.protocol'"))
+        #expect(!error.description.contains("bogus-planted"), "\(error)")
+        environment["AICC_NOTIFY_KAFKA_PROPERTIES"] = "no.such.property=1"
+        #expect(try #require(await failure(environment)).description.contains("'no.such.property' is not a librdkafka property"))
+    }
+
+    @Test("No message repeats its key")
+    func keyOnce() async throws {
+        var environment = required
+        environment["AICC_NOTIFY_AICC_TIMEOUT"] = "soon"
+        let error = try #require(await failure(environment))
+        #expect(error.description.components(separatedBy: "aicc.timeout").count == 2, "\(error)")
+    }
+
+    @Test("The README's configuration table lists exactly the known keys")
+    func readmeAgrees() throws {
+        let readme = try String(contentsOf: URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("README.md"), encoding: .utf8)
+        let section = try #require(readme.components(separatedBy: "\n## Configuration").dropFirst().first?
+            .components(separatedBy: "\n## ").first)
+        var documented: Set<String> = []
+        for line in section.split(separator: "\n") where line.hasPrefix("| `") {
+            let cell = line.dropFirst(3).prefix { $0 != "`" }
+            documented.insert(String(cell))
+        }
+        #expect(documented == Set(WorkerConfiguration.knownKeys),
+                "README only: \(documented.subtracting(WorkerConfiguration.knownKeys)); code only: \(Set(WorkerConfiguration.knownKeys).subtracting(documented))")
+    }
+}

@@ -13,10 +13,18 @@ enum RDKafkaConfig {
             let result = rd_kafka_conf_set(conf, name, value, &errorBuffer, errorBuffer.count)
             if result != RD_KAFKA_CONF_OK {
                 rd_kafka_conf_destroy(conf)
-                let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                throw KafkaError.invalidConfiguration("librdkafka property '\(name)' rejected: \(detail)")
+                // librdkafka's own text quotes the value: say what is wrong without it.
+                if result == RD_KAFKA_CONF_UNKNOWN {
+                    throw KafkaError.invalidConfiguration("'\(name)' is not a librdkafka property")
+                }
+                throw KafkaError.invalidConfiguration("librdkafka rejected the value of '\(name)' (the value is not shown: it may be a secret; see librdkafka's CONFIGURATION.md for what it accepts)")
             }
         }
         return conf
+    }
+
+    /// Checks every property as ``make(_:)`` would, building nothing.
+    static func validate(_ properties: [String: String]) throws(KafkaError) {
+        rd_kafka_conf_destroy(try Self.make(properties))
     }
 }

@@ -1,4 +1,5 @@
 import Configuration
+import Kafka
 import Foundation
 import SystemPackage
 import Yams
@@ -42,13 +43,22 @@ extension WorkerConfiguration {
             )
         ]
         var fileProperties: [String: String] = [:]
+        var fileKeys: [String] = []
         if let configFile {
-            let (provider, properties) = try await Self.fileProvider(configFile)
+            let (provider, properties, keys) = try await Self.fileProvider(configFile)
             providers.append(provider)
             fileProperties = properties
+            fileKeys = keys
         }
+        // A misspelt key is an error, not a silent default.
+        try Self.checkKnown(fileKeys: fileKeys, file: configFile, variables: Array(variables.keys))
         let reader = KeyReader(config: ConfigReader(providers: providers))
 
+        // Every missing required key at once, not one per run.
+        let missing = Self.requiredKeys.filter { !reader.isPresent($0) }
+        if !missing.isEmpty {
+            throw ConfigurationError(code: "config.missing", key: missing.count == 1 ? missing[0] : nil, message: Self.missingMessage(missing))
+        }
         var configuration = WorkerConfiguration(aicc: AICC(
             baseURL: try reader.requiredString("aicc.baseURL"),
             appKey: try reader.requiredString("aicc.appKey"),
@@ -74,6 +84,13 @@ extension WorkerConfiguration {
         configuration.kafka.properties = fileProperties
         if let list = variables["KAFKA_PROPERTIES"] {
             for (name, value) in try Self.parsePropertyList(list) { configuration.kafka.properties[name] = value }
+        }
+        // librdkafka judges its own properties now, before anything opens
+        // (the message names a rejected property, never its value).
+        do {
+            try KafkaClientConfiguration.validate(properties: configuration.kafka.properties)
+        } catch {
+            throw .invalid("kafka.properties", error.message)
         }
 
         // aicc.*
@@ -178,7 +195,13 @@ extension WorkerConfiguration {
         return result
     }
 
-    private static func fileProvider(_ path: String) async throws(ConfigurationError) -> (any ConfigProvider, [String: String]) {
+    /// `names the required keys and the variables that set them`.
+    static func missingMessage(_ keys: [String]) -> String {
+        let list = keys.map { "\($0) (\(Self.environmentVariable(for: $0)))" }.joined(separator: ", ")
+        return keys.count == 1 ? "required key \(list) is not set" : "required keys are not set: \(list)"
+    }
+
+    private static func fileProvider(_ path: String) async throws(ConfigurationError) -> (any ConfigProvider, [String: String], [String]) {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw .file("cannot read the config file '\(path)'")
         }
@@ -189,6 +212,11 @@ extension WorkerConfiguration {
         }
         // The document itself, for `kafka.properties` (an object whose names
         // contain dots, which the key-value providers cannot list).
+        // JSON files are read strictly (no trailing commas, no duplicate
+        // keys), and a syntax error says where it is.
+        if !isYAML, let location = Self.jsonErrorLocation(data) {
+            throw .file("the config file '\(path)' is not valid JSON: \(location)")
+        }
         let document: Any?
         do {
             if isYAML {
@@ -197,7 +225,12 @@ extension WorkerConfiguration {
                 document = try JSONSerialization.jsonObject(with: data)
             }
         } catch {
-            throw .file("the config file '\(path)' is not valid \(isYAML ? "YAML" : "JSON"): \(error)")
+            if isYAML {
+                let text = "\(error)".split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+                throw .file("the config file '\(path)' is not valid YAML: \(text.joined(separator: " "))")
+            }
+            let location = Self.jsonErrorLocation(data) ?? "\(error)"
+            throw .file("the config file '\(path)' is not valid JSON: \(location)")
         }
         guard let root = document as? [String: Any] else {
             throw .file("the config file '\(path)' must hold an object at the top level")
@@ -221,7 +254,7 @@ extension WorkerConfiguration {
             let provider: any ConfigProvider = isYAML
                 ? try await FileProvider<YAMLSnapshot>(filePath: filePath)
                 : try await FileProvider<JSONSnapshot>(filePath: filePath)
-            return (provider, properties)
+            return (provider, properties, Self.leafKeys(of: root))
         } catch {
             throw .file("the config file '\(path)' cannot be read: \(error)")
         }

@@ -110,6 +110,11 @@ public enum DeadLetterReplay {
             ),
             logger: logger
         )
+        // A topic that is not there is a mistake to say, not "0 of 0" — and
+        // subscribing to it must not create it.
+        guard try await consumer.topicExists(options.deadLetterTopic, timeout: options.timeout) else {
+            throw KafkaError(code: "kafka.topic.unknown", message: "the dead-letter topic \(options.deadLetterTopic) does not exist (--from)")
+        }
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: options.client), logger: logger)
 
         return try await withThrowingTaskGroup(of: Void.self) { services in
