@@ -238,19 +238,21 @@ let package = Package(
         ),
 
         // MARK: Tests
-        // Test support, not shipped: a throwaway PostgreSQL server for the tests.
+        // Test support, not shipped: throwaway servers for the tests (a
+        // PostgreSQL cluster, a noida-db Kafka broker).
         .target(
-            name: "TestPostgres",
+            name: "TestServers",
             dependencies: [
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
-            path: "Tests/TestPostgres",
+            path: "Tests/TestServers",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "KafkaTests",
             dependencies: [
                 "Kafka",
+                "TestServers",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -310,7 +312,7 @@ let package = Package(
                 "NotifyCore",
                 "NotifyStore",
                 "NotifyStorePostgres",
-                "TestPostgres",
+                "TestServers",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -323,7 +325,7 @@ let package = Package(
                 "AICCSimulator",
                 "Kafka",
                 "NotifyCore",
-                "TestPostgres",
+                "TestServers",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

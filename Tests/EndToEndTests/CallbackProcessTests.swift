@@ -1,7 +1,7 @@
 import AICCSimulator
 import Foundation
 import NotifyCore
-import TestPostgres
+import TestServers
 import Testing
 
 /// Status callbacks end to end with the worker as its own process: the

@@ -1,7 +1,7 @@
 import AICCSimulator
 import Foundation
 import NotifyCore
-import TestPostgres
+import TestServers
 import Testing
 
 /// A fleet: several `aicc-notify run` processes in one consumer group sharing
@@ -105,9 +105,9 @@ struct FleetProcessTests {
             try await s.waitUntil("the fleet makes progress", timeout: .seconds(120)) {
                 try s.distinctResults().count >= Self.requestCount / 4
             }
-            s.kafka.signal(SIGUSR1)  // broker 2 down
+            try #require(s.kafka).signal(SIGUSR1)  // broker 2 down
             try await Task.sleep(for: .seconds(8))
-            s.kafka.signal(SIGUSR2)  // and up again
+            try #require(s.kafka).signal(SIGUSR2)  // and up again
             try await s.waitUntil("every request has a result", timeout: .seconds(240)) {
                 try s.distinctResults().count == requests.count
             }

@@ -121,7 +121,8 @@ struct WorkerProcessTests {
 struct ProcessScenario: Sendable {
     static let maxConcurrency = 16
 
-    let kafka: ChildProcess
+    /// The `kafka-mock` process (`nil` on another broker).
+    let kafka: ChildProcess?
     let bootstrapServers: String
     let simulator: AICCSimulator
     let simulatorURL: String
@@ -150,6 +151,15 @@ struct ProcessScenario: Sendable {
             _ = kafka.waitForExit(timeout: 10)
         }
         guard let servers = kafka.firstLine(), !servers.isEmpty else { throw ScenarioFailure("kafka-mock printed no bootstrap servers") }
+        try await Self.with(kafka: kafka, bootstrapServers: servers, simulator: configuration, body)
+    }
+
+    /// Runs `body` against a broker that is already there (`bootstrapServers`,
+    /// its topics made by the caller) and the simulator.
+    static func with(
+        kafka: ChildProcess? = nil, bootstrapServers servers: String, simulator configuration: AICCSimulator.Configuration,
+        _ body: @Sendable (ProcessScenario) async throws -> Void
+    ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("aicc-e2e-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer {
@@ -206,14 +216,20 @@ struct ProcessScenario: Sendable {
     }
 
     func produce(_ requests: [(requestId: String, called: String, bytes: [UInt8])]) async throws {
+        try await self.produceRaw(requests.map { (key: Optional($0.requestId), value: $0.bytes) })
+    }
+
+    /// Produces records as given (key, value) to the requests topic and waits
+    /// for every acknowledgement; they are sent concurrently.
+    func produceRaw(_ records: [(key: String?, value: [UInt8])]) async throws {
         let logger = Logger(label: "producer", factory: { _ in SwiftLogNoOpLogHandler() })
         let producer = try KafkaProducer(configuration: .init(client: .init(bootstrapServers: self.bootstrapServers), flushTimeout: .seconds(10)), logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await producer.run() }
             try await withThrowingTaskGroup(of: Void.self) { sends in
-                for request in requests {
+                for record in records {
                     sends.addTask {
-                        _ = try await producer.send(KafkaProducerMessage(topic: Self.requestsTopic, key: request.requestId, value: request.bytes))
+                        _ = try await producer.send(KafkaProducerMessage(topic: Self.requestsTopic, key: record.key.map { Array($0.utf8) }, value: record.value))
                     }
                 }
                 try await sends.waitForAll()
@@ -234,6 +250,21 @@ struct ProcessScenario: Sendable {
             payloads[result.requestId, default: []].append(String(line))
         }
         return payloads
+    }
+
+    /// The dead-letter topic's records: their `dlq.error.code` header and key (kcat).
+    func deadLetters() throws -> [(code: String, key: String)] {
+        guard let kcat = ProcessSupport.which("kcat") else { throw ScenarioFailure("kcat is not installed") }
+        let output = try ProcessSupport.run(kcat, [
+            "-C", "-b", self.bootstrapServers, "-t", "notification.requests.dlq", "-e", "-q", "-f", "%k\t%h\n",
+        ])
+        guard output.status == 0 else { throw ScenarioFailure("kcat: \(output.stderr)") }
+        return output.stdout.split(separator: "\n").map { line in
+            let parts = line.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false)
+            let headers = parts.count > 1 ? parts[1].split(separator: ",") : []
+            let code = headers.first { $0.hasPrefix("dlq.error.code=") }.map { String($0.dropFirst("dlq.error.code=".count)) } ?? ""
+            return (code, String(parts[0]))
+        }
     }
 
     /// The latest result per request id.

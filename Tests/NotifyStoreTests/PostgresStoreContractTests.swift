@@ -4,7 +4,7 @@ import NotifyStore
 import ServiceLifecycle
 import NotifyStorePostgres
 import PostgresNIO
-import TestPostgres
+import TestServers
 import Testing
 
 /// The store contract against a real PostgreSQL server (Debian's, on
