@@ -264,6 +264,7 @@ let package = Package(
             dependencies: [
                 "AICC",
                 "AICCSimulator",
+                "NotifyCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],

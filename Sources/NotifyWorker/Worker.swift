@@ -195,7 +195,7 @@ public func buildWorker(configuration: WorkerConfiguration, logger: Logger) asyn
     let http = HTTPEndpoint(
         configuration: .init(host: configuration.http.host, port: configuration.http.port), signer: signer,
         authenticator: authenticator, handler: publisher, readiness: readiness,
-        metrics: { registry.emitToString() }, logger: logger)
+        metrics: { MetricsExposition.render(registry.emitToString()) }, logger: logger)
     return Worker(
         dispatch: dispatch, store: store, producer: producer, aicc: aicc, http: http, configuration: configuration,
         logger: logger)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NotifyWorker
 
 /// The `aicc-notify` command line. Each subcommand lives in its own
 /// `…Command.swift` file and calls into the library targets; nothing else
@@ -13,6 +14,7 @@ struct AICCNotify: AsyncParsableCommand {
         commandName: "aicc-notify",
         abstract: "Turns notification-request events on Kafka into Huawei AICC voice calls.",
         discussion: "Exit codes: 0 success, 1 a check failed, 2 usage or configuration error.",
+        version: BuildInfo.version,
         subcommands: [
             RunCommand.self,
             DemoCommand.self,

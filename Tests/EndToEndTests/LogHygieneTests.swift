@@ -1,5 +1,6 @@
 import AICCSimulator
 import Foundation
+import NotifyCore
 import Testing
 
 /// What the worker process writes, at its most verbose, never carries a
@@ -45,6 +46,12 @@ struct LogHygieneTests {
             }
             // Masked numbers keep their last four digits.
             #expect(log.contains(String(requests[0].called.suffix(4))))
+            // Each request's `result` line carries its masked number (README: The worker).
+            let masked = PhoneNumberMask.mask(requests[0].called)
+            let resultLine = log.split(separator: "\n").first { line in
+                line.contains("r-70000") && (format == "json" ? line.contains(#""msg":"result""#) : line.contains(": result "))
+            }
+            #expect(resultLine?.contains(masked) == true, "\(resultLine ?? "no result line for r-70000")")
         }
     }
 }

@@ -620,6 +620,20 @@ struct MetricsScenarioTests {
                     text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
                 }
                 #expect(value(#"aicc_notify_requests_total{outcome="accepted"}"#) == 20, "\(text)")
+                // Every metric has its HELP line right before its TYPE line.
+                let lines = text.split(separator: "\n")
+                for (index, line) in lines.enumerated() where line.hasPrefix("# TYPE ") {
+                    let name = line.dropFirst("# TYPE ".count).prefix { $0 != " " }
+                    #expect(index > 0 && lines[index - 1].hasPrefix("# HELP \(name) "), "no HELP for \(name)")
+                }
+                // The build and the standard process metrics.
+                #expect(value(#"aicc_notify_build_info{version="\#(BuildInfo.version)"}"#) == 1, "\(text)")
+                #expect((value("process_resident_memory_bytes") ?? 0) > 1_000_000)
+                #expect((value("process_cpu_seconds_total") ?? 0) > 0)
+                #expect((value("process_open_fds") ?? 0) >= 3)
+                #expect((value("process_max_fds") ?? 0) >= (value("process_open_fds") ?? 0))
+                let start = try #require(value("process_start_time_seconds"))
+                #expect(abs(start - Date().timeIntervalSince1970) < 3600)
                 #expect(value(#"aicc_notify_requests_total{outcome="duplicate"}"#) == 3)
                 #expect(value(#"aicc_notify_requests_total{outcome="failed"}"#) == 0)
                 let deadLettered = text.split(separator: "\n").filter { $0.hasPrefix("aicc_notify_dead_lettered_total{") }

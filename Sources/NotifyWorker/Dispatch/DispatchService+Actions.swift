@@ -271,7 +271,7 @@ extension DispatchService {
         case .fresh(let result):
             let stored = self.side.withLockedValue { $0.encoded.removeValue(forKey: id) }
             bytes = stored.flatMap { $0.result == result ? $0.bytes : nil } ?? Self.encode(result)
-            self.logResult(result)
+            self.logResult(result, maskedCalled: self.side.withLockedValue { $0.arrivals[id]?.maskedCalled })
         case .stored(let stored, _):
             bytes = stored
         }
@@ -281,7 +281,7 @@ extension DispatchService {
         case .fresh(let result): self.metrics.resultPublished(result.outcome)
         case .stored: self.metrics.resultRepublished()
         }
-        if let timestamp = self.side.withLockedValue({ $0.timestamps.removeValue(forKey: id) }) {
+        if let timestamp = self.side.withLockedValue({ $0.arrivals.removeValue(forKey: id)?.timestamp }) {
             self.metrics.endToEnd(milliseconds: Int64(Date().timeIntervalSince1970 * 1000) - timestamp)
         }
         self.feed(sink) { $0.published(id, now: Date()) }
@@ -311,7 +311,7 @@ extension DispatchService {
         self.metrics.deadLettered(code: first?.code ?? "decode")
         self.side.withLockedValue { side in
             side.deadLetter[id] = nil
-            side.timestamps[id] = nil
+            side.arrivals[id] = nil
         }
         self.feed(sink) { $0.published(id, now: Date()) }
     }
@@ -404,8 +404,9 @@ extension DispatchService {
         return logger
     }
 
-    private func logResult(_ result: NotificationResult) {
+    private func logResult(_ result: NotificationResult, maskedCalled: String?) {
         var metadata: Logger.Metadata = [LogKey.outcome: "\(result.outcome.rawValue)", LogKey.attempt: "\(result.attempts)"]
+        if let maskedCalled { metadata[LogKey.called] = "\(maskedCalled)" }
         if let serial = result.callSerialNo { metadata[LogKey.callSerialNo] = "\(serial)" }
         if let error = result.error { metadata[LogKey.errorCode] = "\(error.code)" }
         self.logger(for: result).info("result", metadata: metadata)

@@ -44,12 +44,19 @@ public final class DispatchService: Service, Sendable {
         var joined = false
         /// The partitions paused now.
         var paused: Set<TopicPartition> = []
-        /// Record timestamps (ms since the epoch) until the record's result is out, for the end-to-end latency.
-        var timestamps: [RecordID: Int64] = [:]
+        /// What the result's way out needs of a record, until its result is out.
+        var arrivals: [RecordID: Arrival] = [:]
         /// A result as encoded for the store, until it is published: the
         /// event carries the very bytes stored (and a redelivery republishes),
         /// encoded once.
         var encoded: [RecordID: (result: NotificationResult, bytes: [UInt8])] = [:]
+
+        /// A record's Kafka timestamp (ms since the epoch, for the end-to-end
+        /// latency) and its masked called number (for the `result` log line).
+        struct Arrival {
+            var timestamp: Int64?
+            var maskedCalled: String?
+        }
     }
 
     /// The settings.
@@ -169,7 +176,8 @@ public final class DispatchService: Service, Sendable {
         }
         self.side.withLockedValue { side in
             if decoded.shouldDeadLetter { side.deadLetter[id] = message }
-            if let timestamp = message.timestampMilliseconds { side.timestamps[id] = timestamp }
+            side.arrivals[id] = SideState.Arrival(
+                timestamp: message.timestampMilliseconds, maskedCalled: decoded.request.map { PhoneNumberMask.mask($0.called) })
         }
         let record = DispatchRecord(id: id, key: message.key, decoded: decoded)
         self.feed(sink) { $0.recordReceived(record, now: Date()) }
@@ -188,7 +196,7 @@ public final class DispatchService: Service, Sendable {
             self.side.withLockedValue { side in
                 side.joined = false
                 side.deadLetter = side.deadLetter.filter { !partitions.contains($0.key.partition) }
-                side.timestamps = side.timestamps.filter { !partitions.contains($0.key.partition) }
+                side.arrivals = side.arrivals.filter { !partitions.contains($0.key.partition) }
                 side.encoded = side.encoded.filter { !partitions.contains($0.key.partition) }
             }
             // Another member may own them already: commit nothing, drop everything.
@@ -206,7 +214,7 @@ public final class DispatchService: Service, Sendable {
         self.committer.revoked(kafkaPartitions)
         self.side.withLockedValue { side in
             side.deadLetter = side.deadLetter.filter { !partitions.contains($0.key.partition) }
-            side.timestamps = side.timestamps.filter { !partitions.contains($0.key.partition) }
+            side.arrivals = side.arrivals.filter { !partitions.contains($0.key.partition) }
             side.encoded = side.encoded.filter { !partitions.contains($0.key.partition) }
             side.paused.subtract(partitions)
         }
