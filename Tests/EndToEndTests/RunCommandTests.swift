@@ -34,3 +34,32 @@ struct RunCommandTests {
         #expect(!output.stderr.contains("planted-app-secret-value"))
     }
 }
+
+/// The README's command table is the command line's reference: every option
+/// each subcommand's `--help` lists is in its row.
+@Suite("README: the command table")
+struct CommandTableTests {
+    @Test(arguments: [["run"], ["demo"], ["kafka-mock"], ["simulate-aicc"], ["validate"], ["bench"], ["dlq", "replay"]])
+    func everyOptionIsListed(command: [String]) throws {
+        let help = try ProcessSupport.run(ProcessSupport.binary, command + ["--help"])
+        #expect(help.status == 0)
+        let options = help.stdout.split(separator: "\n").compactMap { line -> String? in
+            let trimmed = line.drop { $0 == " " }
+            guard trimmed.hasPrefix("--") else { return nil }
+            return String(trimmed.prefix { $0 != " " && $0 != "/" })
+        }.filter { $0 != "--help" && $0 != "--version" }
+        #expect(!options.isEmpty || command == ["validate"])
+        let readme = try String(contentsOf: ProcessSupport.repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let row = try #require(readme.split(separator: "\n").first { $0.hasPrefix("| `aicc-notify \(command.joined(separator: " "))") },
+                               "no row for \(command)")
+        for option in options {
+            #expect(row.contains(option), "README's row for \(command.joined(separator: " ")) does not list \(option)")
+        }
+    }
+
+    @Test func versionIsPrinted() throws {
+        let output = try ProcessSupport.run(ProcessSupport.binary, ["--version"])
+        #expect(output.status == 0)
+        #expect(output.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ".").count == 3, "\(output.stdout)")
+    }
+}

@@ -243,7 +243,24 @@ public final class DispatchService: Service, Sendable {
 
     /// Keeps the gauges current (once a second) until cancelled.
     private func updateGauges() async {
+        let started = ContinuousClock.now
+        var nextGroupNotice = started
         while !Task.isCancelled {
+            // Group-join progress at info: a restarted member can wait for the
+            // group's rebalance (the coordinator waits up to session.timeout.ms
+            // for the member it lost); say so rather than look stuck.
+            let now = ContinuousClock.now
+            if !self.side.withLockedValue({ $0.joined }), now >= nextGroupNotice {
+                if now == started || now - started < .seconds(1) {
+                    self.logger.info("joining the consumer group")
+                } else {
+                    self.logger.info("still waiting for the consumer group's assignment", metadata: [
+                        "kafka.waited": "\((now - started).components.seconds) s",
+                        "kafka.hint": "a rebalance waits up to session.timeout.ms for members it lost (librdkafka default 45 s)",
+                    ])
+                }
+                nextGroupNotice = now + .seconds(10)
+            }
             let (inFlight, outage) = self.machine.withLockedValue { ($0.inFlight, $0.isOutage) }
             self.metrics.inFlight.record(inFlight)
             self.metrics.outage.record(outage ? 1 : 0)
