@@ -106,14 +106,7 @@ public final class AICCClient: Sendable {
     /// about whether AICC answers). The new token replaces the cached one.
     /// - Throws: ``AICCError`` (`aicc.auth.credentials`, `aicc.auth.*`, `aicc.connect`).
     public func probe(logger: Logger) async throws(AICCError) {
-        let token: AccessToken
-        do {
-            token = try await self.tokenFetcher.fetch(logger: logger)
-        } catch let error as AICCError {
-            throw error
-        } catch {
-            throw AICCError(code: .cancelled, outcomeClass: .transient, delivery: .notSent, underlying: String(describing: error))
-        }
+        let token = try await self.tokenFetcher.fetch(logger: logger)
         self.tokenProvider.replace(with: token)
     }
 

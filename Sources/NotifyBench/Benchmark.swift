@@ -1,4 +1,4 @@
-public import AICCSimulator
+import AICCSimulator
 import AsyncHTTPClient
 import Foundation
 import Kafka

@@ -10,7 +10,7 @@ final class MeasuredProcess: @unchecked Sendable {
     let logFile: URL
 
     init(executable: String, arguments: [String], environment: [String: String], logFile: URL) throws {
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         let handle = try FileHandle(forWritingTo: logFile)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)

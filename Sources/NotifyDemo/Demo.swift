@@ -1,4 +1,4 @@
-public import AICCSimulator
+import AICCSimulator
 import Foundation
 import Kafka
 public import Logging

@@ -81,7 +81,7 @@ final class ChildProcess: @unchecked Sendable {
         self.process.standardOutput = self.stdout
         self.stderrFile = stderrFile
         if let stderrFile {
-            FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
             self.process.standardError = try FileHandle(forWritingTo: stderrFile)
         } else {
             self.process.standardError = self.stderr
