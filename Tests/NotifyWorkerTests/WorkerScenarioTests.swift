@@ -393,6 +393,79 @@ struct CallbackScenarioTests {
 }
 
 extension CallbackScenarioTests {
+    /// Identifiers as producers use them (issue 15 §1): carried exactly in
+    /// results, call-status events and Kafka keys; the callback URL AICC gets
+    /// holds only the characters AICC allows; an id that is itself invalid
+    /// still gets a `rejected` result under it (and a dead letter).
+    @Test func identifiersProducersUseAreCarriedExactly() async throws {
+        try await WorkerHarness.with { h in
+            let port = try freeLoopbackPort()
+            let ids = [
+                "urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66/x y",
+                #"{}:{alertname="DiskFull", instance="db-01"}"#,
+                "alerts/db?id=7#frag&x=1%20",
+                "café 警报 🚨",
+                String(repeating: "é", count: 256),
+            ]
+            let requests = ids.enumerated().map { index, id in
+                var request = TestRequest(id, key: id.count < 200 ? "key \(id) ✓" : nil, called: phoneNumber(900 + index))
+                request.statusCallback = true
+                return request
+            }
+            try await h.produce(requests: requests)
+            let tooLong = String(repeating: "x", count: 300)
+            let control = "bad\u{7}id"
+            try await h.produce([
+                (key: "long", value: TestRequest(tooLong, called: phoneNumber(990)).bytes),
+                (key: "control", value: TestRequest(control, called: phoneNumber(991)).bytes),
+            ])
+            let configuration = h.configuration {
+                $0.http.port = port
+                $0.callback.publicBaseURL = "http://127.0.0.1:\(port)/"
+                $0.callback.secret = "a-callback-secret-of-32-characters"
+            }
+            try await h.withWorker(configuration) { _ in
+                try await h.waitForResults(requests.count + 2)
+                let deadline = ContinuousClock.now + .seconds(30)
+                while try h.records(of: h.callbacksTopic).count < requests.count, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(250))
+                }
+            }
+            let results = try h.results()
+            let byId = Dictionary(results.map { ($0.result.requestId, $0) }, uniquingKeysWith: { first, _ in first })
+            for request in requests {
+                let published = try #require(byId[request.requestId], "no result for \(request.requestId)")
+                #expect(published.result.outcome == .accepted, "\(request.requestId): \(published.result.outcome)")
+                #expect(published.result.idempotencyKey == request.kafkaKey)
+                #expect(published.key == request.kafkaKey)
+            }
+            // Every callback URL AICC was handed is of AICC's characters, and none was refused (retCode 9).
+            let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-:./_#?&")
+            let urls = h.simulator.calls.compactMap(\.callBackUrl)
+            #expect(urls.count == requests.count)
+            #expect(urls.allSatisfy { $0.allSatisfy(allowed.contains) }, "\(urls)")
+            #expect(h.simulator.stats.accepted == requests.count)
+            // Status reports came back on those URLs and were published under the exact identity.
+            let events = try h.records(of: h.callbacksTopic)
+            for record in events {
+                let event = try JSONDecoder().decode(CallStatusEvent.self, from: Data((record.payload ?? "").utf8))
+                let request = try #require(requests.first { $0.requestId == event.requestId }, "unknown \(event.requestId)")
+                #expect(event.idempotencyKey == request.kafkaKey)
+                #expect(record.key == request.kafkaKey)
+            }
+            #expect(Set(try events.map { try JSONDecoder().decode(CallStatusEvent.self, from: Data(($0.payload ?? "").utf8)).requestId })
+                    == Set(requests.map(\.requestId)))
+            // Invalid identifiers: a rejected result under the very id, and a dead letter.
+            #expect(byId[tooLong]?.result.outcome == .rejected)
+            #expect(byId[tooLong]?.result.error?.code == "validation.requestId.length")
+            #expect(byId[control]?.result.outcome == .rejected)
+            #expect(byId[control]?.result.error?.code == "validation.requestId.charset")
+            #expect(try h.records(of: h.deadLetterTopic).count == 2)
+        }
+    }
+}
+
+extension CallbackScenarioTests {
     /// Forged, stale, replayed, unknown, oversized and wrongly signed reports
     /// get a 4xx and publish nothing; the genuine one is published once.
     @Test func refusedReportsPublishNothing() async throws {
