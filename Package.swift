@@ -180,6 +180,7 @@ let package = Package(
             name: "NotifyStore",
             dependencies: [
                 "NotifyCore",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -50,6 +50,9 @@ public enum ClaimAnswer: Sendable, Hashable {
     case duplicate(originalRequestId: String, outcome: NotificationResult.Outcome, callSerialNo: String?)
     /// Same key, different fingerprint: `rejected` with `idempotency.conflict`.
     case conflict
+    /// The key is ours, but the called number's storm budget is spent
+    /// (product §10): record and publish `suppressed` with `error`; no call.
+    case suppressed(error: NotificationResult.ErrorInfo)
     /// Another worker holds the claim with a live lease: neither call nor report;
     /// ask again at `retryAt`.
     case inFlightElsewhere(retryAt: Date)

@@ -187,6 +187,9 @@ public struct DispatchMachine: Sendable {
                 duplicateOf: .init(requestId: originalRequestId, outcome: outcome),
                 callSerialNo: callSerialNo, now: now)
             return publish(id, .fresh(result)) + grantSlots(now: now)
+        case .suppressed(let error):
+            // Remembered under its key like any outcome: a redelivery republishes it.
+            return record(id, outcome: .suppressed, error: error, now: now)
         case .conflict:
             releaseSlot(id)
             let error = NotificationResult.ErrorInfo(

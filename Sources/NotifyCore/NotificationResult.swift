@@ -20,6 +20,8 @@ public struct NotificationResult: Sendable, Hashable, Codable {
         case duplicate
         /// A dispatch may or may not have reached AICC.
         case indeterminate
+        /// Over the called number's storm budget (product §10): not called.
+        case suppressed
     }
 
     /// The original request of a `duplicate`.

@@ -98,4 +98,6 @@ public enum DispatchErrorCode {
     public static let idempotencyConflict = "idempotency.conflict"
     /// The credentials were refused (an outage, never a request outcome).
     public static let credentials = "aicc.auth.credentials"
+    /// Over the called number's storm budget (outcome `suppressed`, product §10).
+    public static let storm = "dispatch.storm"
 }

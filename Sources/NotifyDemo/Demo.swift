@@ -12,7 +12,8 @@ import ServiceLifecycle
 /// simulator (real HTTP on loopback) and a SQLite store in a temp directory.
 ///
 /// It produces a mix of requests (valid ones, duplicates, invalid ones, an
-/// expired one, a record that is not a request at all), runs the real worker
+/// expired one, a record that is not a request at all, a small storm to one
+/// phone that the per-number budget suppresses), runs the real worker
 /// until every record has its result or dead-letter record, then prints one
 /// row per request and a summary that it checks against what the simulator
 /// recorded.
@@ -109,6 +110,9 @@ public struct Demo: Sendable {
             configuration.retry.initialBackoff = 0.2
             configuration.retry.maxBackoff = 1
             configuration.dispatch.drainTimeout = 5
+            configuration.dispatch.storm.window = Double(Demo.stormBudget.window.components.seconds)
+            configuration.dispatch.storm.burst = Demo.stormBudget.burst
+            configuration.dispatch.storm.bypassPriority = Demo.stormBudget.bypassPriority
             let port = try Self.freeLoopbackPort()
             configuration.http.host = "127.0.0.1"
             configuration.http.port = port
@@ -150,11 +154,14 @@ public struct Demo: Sendable {
 
     // MARK: The mix
 
+    /// The demo's storm budget: 2 calls per number in 5 minutes, priority 1 bypasses.
+    static let stormBudget = StormBudget(window: .seconds(300), burst: 2, bypassPriority: 1)
+
     static func plan(count: Int) -> [Planned] {
-        func request(_ id: String, key: String? = nil, called: String, text: String, expiresAt: String? = nil) -> [UInt8] {
+        func request(_ id: String, key: String? = nil, called: String, text: String, expiresAt: String? = nil, priority: Int = 3) -> [UInt8] {
             var json = #"{"requestId":"\#(id)","#
             if let key { json += #""idempotencyKey":"\#(key)","# }
-            json += #""called":"\#(called)","voiceContent":[{"text":"\#(text)"}],"priority":3,"statusCallback":true"#
+            json += #""called":"\#(called)","voiceContent":[{"text":"\#(text)"}],"priority":\#(priority),"statusCallback":true"#
             if let expiresAt { json += #","expiresAt":"\#(expiresAt)""# }
             json += #","attributes":{"alert":"\#(id)","team":"storage"}}"#
             return Array(json.utf8)
@@ -186,6 +193,20 @@ public struct Demo: Sendable {
             requestId: "bad-number", key: "bad-number", value: request("bad-number", called: "call me maybe", text: "Hi"),
             called: "call me maybe", note: "invalid called"))
         plan.append(.init(requestId: nil, key: "garbage", value: Array("not json at all \u{1F4A5}".utf8), called: nil, note: "not a request"))
+        // A small storm: four alerts for the on-call phone in a row; the budget
+        // (2 calls per number in 5 minutes) lets two ring, and a priority-1
+        // page bypasses it.
+        let onCall = "+8613700000042"
+        for index in 1...4 {
+            let id = "storm-\(index)"
+            // One Kafka key for the storm: its alerts are dispatched in order.
+            plan.append(.init(
+                requestId: id, key: "oncall-storm", value: request(id, called: onCall, text: "Replica lag \(index)"), called: onCall,
+                note: index <= Demo.stormBudget.burst ? "storm, within the budget" : "storm, over the budget"))
+        }
+        plan.append(.init(
+            requestId: "storm-page", key: "storm-page", value: request("storm-page", called: onCall, text: "Site down", priority: 1),
+            called: onCall, note: "storm, priority 1 bypasses the budget"))
         return plan
     }
 

@@ -1,4 +1,5 @@
 public import Foundation
+public import NotifyCore
 
 /// The input of ``IdempotencyStore/claim(_:)``.
 public struct ClaimRequest: Sendable, Hashable {
@@ -18,11 +19,14 @@ public struct ClaimRequest: Sendable, Hashable {
     /// over to call again (``ClaimResult/claimedInDoubt(previous:current:)``)
     /// instead of being reported (``ClaimResult/inDoubt(previous:current:)``).
     public var takeOverInDoubt: Bool
+    /// The called number's storm budget, when it applies to this request
+    /// (product §10); `nil`: not held to one (off, or a bypass priority).
+    public var storm: StormClaim?
 
     /// Creates a claim request.
     public init(
         key: String, requestId: String, fingerprint: String, owner: StoreOwner,
-        leaseDuration: Duration, now: Date, takeOverInDoubt: Bool
+        leaseDuration: Duration, now: Date, takeOverInDoubt: Bool, storm: StormClaim? = nil
     ) {
         self.key = key
         self.requestId = requestId
@@ -31,11 +35,27 @@ public struct ClaimRequest: Sendable, Hashable {
         self.leaseDuration = leaseDuration
         self.now = now
         self.takeOverInDoubt = takeOverInDoubt
+        self.storm = storm
     }
 
     /// When a lease taken now ends.
     public var leaseExpiresAt: Date {
         self.now.addingTimeInterval(self.leaseDuration.timeInterval)
+    }
+}
+
+/// A claim held to a storm budget: the number it would call (in memory only:
+/// the store keeps an HMAC of it under a per-store salt, never the number) and
+/// the budget.
+public struct StormClaim: Sendable, Hashable {
+    /// The called number.
+    public var called: String
+    /// The budget.
+    public var budget: StormBudget
+
+    public init(called: String, budget: StormBudget) {
+        self.called = called
+        self.budget = budget
     }
 }
 

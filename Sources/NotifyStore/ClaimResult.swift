@@ -24,4 +24,8 @@ public enum ClaimResult: Sendable, Hashable {
     /// An abandoned claim may have placed a call, and the policy is `retry`.
     /// The caller now owns the claim (`current`, marked in doubt) and calls again.
     case claimedInDoubt(previous: StoredRecord, current: StoredRecord)
+    /// The key was free, but its number's storm budget is spent (product §10):
+    /// the caller now owns the claim (`record`, which took no slot) and must
+    /// record a `suppressed` outcome without calling.
+    case suppressed(StoredRecord)
 }

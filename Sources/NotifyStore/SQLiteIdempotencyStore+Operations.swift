@@ -1,4 +1,5 @@
 public import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NotifyCore
 import SQLiteNIO
@@ -29,7 +30,7 @@ extension SQLiteIdempotencyStore {
             let fresh = ClaimDecision.decide(existing: nil, request: request, retention: retention)
             if case .write(let record, _) = fresh,
                !(try await connection.execute(Self.insertIfAbsent, SQLiteRecordCodec.binds(record))).isEmpty {
-                return fresh.result.roundedToStoredPrecision
+                return try await self.judgeStorm(fresh.result, request, connection).roundedToStoredPrecision
             }
             var existing: StoredRecord?
             if let row = try await connection.execute(Self.selectByKey, [.text(request.key)]).first {
@@ -39,8 +40,28 @@ extension SQLiteIdempotencyStore {
             if case .write(let record, _) = decision {
                 _ = try await connection.execute(Self.upsert, SQLiteRecordCodec.binds(record))
             }
-            return decision.result.roundedToStoredPrecision
+            return try await self.judgeStorm(decision.result, request, connection).roundedToStoredPrecision
         }
+    }
+
+    /// The storm budget's verdict on a fresh claim, in the claim's own
+    /// transaction (the store's one writer: no other claim can count between
+    /// the count and the slot): a slot when it fits, `suppressed` when not.
+    private func judgeStorm(_ result: ClaimResult, _ request: ClaimRequest, _ connection: SQLiteConnection) async throws -> ClaimResult {
+        guard let storm = StormSlots.needsBudget(result, request) else { return result }
+        let hash = StormSlots.numberHash(storm.called, salt: self.stormSalt.withLockedValue { $0 })
+        let now = StoreTime.millis(request.now)
+        // This key's own slot (a takeover of a claim that counted) is not counted twice.
+        let placed = try await connection.execute(
+            "SELECT placed_at FROM storm_slots WHERE number_hash = ? AND key <> ?", [.text(hash), .text(request.key)]
+        ).compactMap { $0.column("placed_at")?.integer.map { StoreTime.date(Int($0)) } }
+        let admitted = storm.budget.admits(placedAt: placed, now: StoreTime.date(now))
+        if admitted {
+            _ = try await connection.execute(
+                "INSERT INTO storm_slots (number_hash, key, placed_at) VALUES (?, ?, ?) ON CONFLICT (number_hash, key) DO NOTHING",
+                [.text(hash), .text(request.key), .integer(now)])
+        }
+        return StormSlots.apply(admitted: admitted, to: result)
     }
 
     public func renewLease(key: String, owner: StoreOwner, until: Date) async throws(StoreError) -> Bool {
@@ -105,6 +126,9 @@ extension SQLiteIdempotencyStore {
                 ]
             )
             if let row = updated.first {
+                if StormBudget.freesSlot(outcome: outcome.outcome, inDoubt: outcome.inDoubt) {
+                    _ = try await connection.execute("DELETE FROM storm_slots WHERE key = ?", [.text(key)])
+                }
                 return try SQLiteRecordCodec.record(row)
             }
             // Already recorded by this same owner for this request (a repeated call)?
@@ -126,6 +150,10 @@ extension SQLiteIdempotencyStore {
                 "DELETE FROM idempotency_keys WHERE \(Self.ownedClaim) AND request_id = ? AND in_doubt = 0 AND call_pending = 0 RETURNING key",
                 [.text(key), .text(owner.worker), .text(owner.incarnation), .text(requestId)]
             )
+            if !rows.isEmpty {
+                // No call was placed: the storm slot, if any, goes back.
+                _ = try await connection.execute("DELETE FROM storm_slots WHERE key = ?", [.text(key)])
+            }
             return !rows.isEmpty
         }
     }
@@ -180,7 +208,9 @@ extension SQLiteIdempotencyStore {
                 """,
                 [.integer(cutoff), .integer(nowMillis)]
             )
-            return done.count + abandoned.count
+            let slots = try await connection.execute(
+                "DELETE FROM storm_slots WHERE placed_at <= ? RETURNING key", [.integer(cutoff)])
+            return done.count + abandoned.count + slots.count
         }
     }
 }

@@ -33,6 +33,8 @@ public final class SQLiteIdempotencyStore: IdempotencyStore {
     /// Operations waiting for the next group commit (SQLiteIdempotencyStore+GroupCommit.swift).
     let queue = NIOLockedValueBox<[SQLiteBatchJob]>([])
     private let phase: NIOLockedValueBox<Phase>
+    /// The salt of number hashes (storm slots), read once at open.
+    let stormSalt = NIOLockedValueBox("")
 
     public var retention: Duration { self.configuration.retention }
 
@@ -61,8 +63,16 @@ public final class SQLiteIdempotencyStore: IdempotencyStore {
             throw SQLiteRecordCodec.storeError(error, doing: "opening \(configuration.path)")
         }
         self.phase = NIOLockedValueBox(.open(connection))
-        do {
+        do throws(StoreError) {
             try await Self.prepare(connection, configuration: configuration, logger: logger)
+            let salt: String?
+            do {
+                salt = try await connection.execute("SELECT value FROM store_meta WHERE name = 'storm.salt'").first?.column("value")?.string
+            } catch {
+                throw SQLiteRecordCodec.storeError(error, doing: "opening \(configuration.path)")
+            }
+            guard let salt else { throw StoreError.corrupt("\(configuration.path): store_meta has no storm.salt") }
+            self.stormSalt.withLockedValue { $0 = salt }
         } catch {
             await self.close()
             throw error

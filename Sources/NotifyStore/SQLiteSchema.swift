@@ -37,6 +37,22 @@ enum SQLiteSchema {
             "CREATE INDEX idempotency_keys_completed_at ON idempotency_keys (completed_at) WHERE state = 'done'",
             "CREATE INDEX idempotency_keys_claimed_at ON idempotency_keys (claimed_at) WHERE state = 'claimed'",
         ]),
+        // Storm protection (product §10): the store's own salt for number
+        // hashes, and one slot per call counted against a number.
+        Migration(version: 2, statements: [
+            "CREATE TABLE store_meta (name TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)",
+            "INSERT INTO store_meta (name, value) VALUES ('storm.salt', lower(hex(randomblob(32))))",
+            """
+            CREATE TABLE storm_slots (
+                number_hash TEXT NOT NULL,
+                key TEXT NOT NULL,
+                placed_at INTEGER NOT NULL,
+                PRIMARY KEY (number_hash, key)
+            )
+            """,
+            "CREATE INDEX storm_slots_key ON storm_slots (key)",
+            "CREATE INDEX storm_slots_placed_at ON storm_slots (placed_at)",
+        ]),
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }

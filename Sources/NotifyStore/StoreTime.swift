@@ -40,6 +40,7 @@ extension ClaimResult {
         case .duplicate(let record): .duplicate(record.roundedToStoredPrecision)
         case .conflict(let record): .conflict(record.roundedToStoredPrecision)
         case .inFlight(let record): .inFlight(record.roundedToStoredPrecision)
+        case .suppressed(let record): .suppressed(record.roundedToStoredPrecision)
         case .inDoubt(let previous, let current):
             .inDoubt(previous: previous.roundedToStoredPrecision, current: current.roundedToStoredPrecision)
         case .claimedInDoubt(let previous, let current):

@@ -42,10 +42,40 @@ extension PostgresIdempotencyStore {
                 } else {
                     try await connection.query(PostgresRecordCodec.replace(record), logger: logger)
                 }
-                return decision.result.roundedToStoredPrecision
+                return try await self.judgeStorm(decision.result, request, connection, logger).roundedToStoredPrecision
             }
             throw StoreError.unavailable("claiming \(request.key): the row kept changing under contention")
         }
+    }
+
+    /// The storm budget's verdict on a fresh claim, in the claim's own
+    /// transaction. Claims for one number, from any replica, queue on a
+    /// transaction-level advisory lock keyed by the number's hash (taken after
+    /// the key's row lock, always in that order), so two workers never both
+    /// take the last slot; the count and the slot commit with the claim.
+    private func judgeStorm(
+        _ result: ClaimResult, _ request: ClaimRequest, _ connection: TransactionConnection, _ logger: Logger
+    ) async throws -> ClaimResult {
+        guard let storm = StormSlots.needsBudget(result, request) else { return result }
+        let hash = StormSlots.numberHash(storm.called, salt: self.stormSalt)
+        let lockKey = Int64(bitPattern: UInt64(hash.prefix(16), radix: 16) ?? 0)
+        try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
+        let now = StoreTime.millis(request.now)
+        var placed: [Date] = []
+        for try await millis in try await connection.query(
+            "SELECT placed_at FROM aicc_notify_storm_slots WHERE number_hash = \(hash) AND key <> \(request.key)", logger: logger
+        ).decode(Int.self) {
+            placed.append(StoreTime.date(millis))
+        }
+        let admitted = storm.budget.admits(placedAt: placed, now: StoreTime.date(now))
+        if admitted {
+            try await connection.query(
+                """
+                INSERT INTO aicc_notify_storm_slots (number_hash, key, placed_at) VALUES (\(hash), \(request.key), \(now))
+                ON CONFLICT (number_hash, key) DO NOTHING
+                """, logger: logger)
+        }
+        return StormSlots.apply(admitted: admitted, to: result)
     }
 
     public func renewLease(key: String, owner: StoreOwner, until: Date) async throws(StoreError) -> Bool {
@@ -108,7 +138,12 @@ extension PostgresIdempotencyStore {
                     AND owner_incarnation = \(owner.incarnation) AND request_id = \(requestId)
                 RETURNING \(unescaped: Self.columns)
                 """, logger: logger))
-            if let record = updated.first { return record }
+            if let record = updated.first {
+                if StormBudget.freesSlot(outcome: outcome.outcome, inDoubt: outcome.inDoubt) {
+                    try await connection.query("DELETE FROM aicc_notify_storm_slots WHERE key = \(key)", logger: logger)
+                }
+                return record
+            }
             // Already recorded by this same owner for this request (a repeated call)?
             let existing = try await Self.records(connection.query(
                 "SELECT \(unescaped: Self.columns) FROM aicc_notify_keys WHERE key = \(key)", logger: logger)).first
@@ -125,13 +160,19 @@ extension PostgresIdempotencyStore {
 
     public func releaseClaim(key: String, requestId: String, owner: StoreOwner) async throws(StoreError) -> Bool {
         try await self.operation("releasing \(key)") { client in
+            // One statement: the claim goes, and with it its storm slot (no call was placed).
             try await Self.count(client.query(
                 """
-                DELETE FROM aicc_notify_keys
-                WHERE key = \(key) AND state = 'claimed' AND owner_worker = \(owner.worker)
-                    AND owner_incarnation = \(owner.incarnation) AND request_id = \(requestId)
-                    AND NOT in_doubt AND NOT call_pending
-                RETURNING key
+                WITH released AS (
+                    DELETE FROM aicc_notify_keys
+                    WHERE key = \(key) AND state = 'claimed' AND owner_worker = \(owner.worker)
+                        AND owner_incarnation = \(owner.incarnation) AND request_id = \(requestId)
+                        AND NOT in_doubt AND NOT call_pending
+                    RETURNING key
+                ), slot AS (
+                    DELETE FROM aicc_notify_storm_slots WHERE key IN (SELECT key FROM released) RETURNING 1
+                )
+                SELECT key FROM released
                 """, logger: self.logger)) > 0
         }
     }
@@ -182,8 +223,10 @@ extension PostgresIdempotencyStore {
                        OR (state = 'claimed' AND claimed_at <= \(cutoff)
                            AND (lease_expires_at IS NULL OR lease_expires_at <= \(nowMillis)))
                     RETURNING 1
+                ), slots AS (
+                    DELETE FROM aicc_notify_storm_slots WHERE placed_at <= \(cutoff) RETURNING 1
                 )
-                SELECT count(*)::bigint FROM gone
+                SELECT ((SELECT count(*) FROM gone) + (SELECT count(*) FROM slots))::bigint
                 """, logger: self.logger
             ).decode(Int.self) {
                 swept = count

@@ -48,6 +48,8 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
     public let configuration: Configuration
     let client: PostgresClient
     let logger: Logger
+    /// The fleet's salt of number hashes (storm slots), read once at open.
+    let stormSalt: String
     private let life = NIOLockedValueBox(Life())
     private let stopped: AsyncStream<Void>
     private let stop: AsyncStream<Void>.Continuation
@@ -69,7 +71,7 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
         self.configuration = configuration
         self.logger = logger
         (self.stopped, self.stop) = AsyncStream<Void>.makeStream()
-        try await Self.migrate(configuration: configuration, logger: logger)
+        self.stormSalt = try await Self.migrate(configuration: configuration, logger: logger)
         self.client = PostgresClient(configuration: configuration.client, backgroundLogger: logger)
         logger.info("idempotency store open", metadata: [
             "store.postgres": "\(configuration.displayName)",
@@ -286,7 +288,8 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
 
     // MARK: Migrations
 
-    private static func migrate(configuration: Configuration, logger: Logger) async throws(StoreError) {
+    /// Applies pending migrations and returns the store's storm salt.
+    private static func migrate(configuration: Configuration, logger: Logger) async throws(StoreError) -> String {
         let where_ = configuration.displayName
         // Its failed connection attempts are the caller's to report (the
         // worker says "waiting for the store" with the reason): at start they
@@ -295,15 +298,27 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
         quiet.logLevel = max(logger.logLevel, .warning)
         let client = PostgresClient(configuration: configuration.client, backgroundLogger: quiet)
         do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
+            return try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await client.run() }
                 defer { group.cancelAll() }
+                let salt = NIOLockedValueBox<String?>(nil)
                 try await Self.withTimeout(configuration.operationTimeout * 3, "opening \(where_)") {
                     try await client.withConnection { connection in
                         try await Self.migrate(connection, where: where_, logger: logger)
+                        for try await value in try await connection.query(
+                            "SELECT value FROM aicc_notify_meta WHERE name = 'storm.salt'", logger: logger
+                        ).decode(String.self) {
+                            salt.withLockedValue { $0 = value }
+                        }
                     }
                 }
+                guard let value = salt.withLockedValue({ $0 }) else {
+                    throw StoreError.corrupt("\(where_): aicc_notify_meta has no storm.salt")
+                }
+                return value
             }
+        } catch let error as StoreError where error.code == "store.corrupt" {
+            throw error
         } catch {
             let mapped = PostgresRecordCodec.storeError(error, doing: "opening \(where_)")
             throw mapped.code == "store.internal" ? .migration(mapped.message) : mapped

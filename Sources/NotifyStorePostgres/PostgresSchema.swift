@@ -47,6 +47,25 @@ enum PostgresSchema {
             "CREATE INDEX aicc_notify_keys_completed_at ON aicc_notify_keys (completed_at) WHERE state = 'done'",
             "CREATE INDEX aicc_notify_keys_claimed_at ON aicc_notify_keys (claimed_at) WHERE state = 'claimed'",
         ]),
+        // Storm protection (product §10): the fleet's one salt for number
+        // hashes, and one slot per call counted against a number.
+        Migration(version: 2, statements: [
+            "CREATE TABLE aicc_notify_meta (name text PRIMARY KEY, value text NOT NULL)",
+            """
+            INSERT INTO aicc_notify_meta (name, value)
+            VALUES ('storm.salt', encode(sha256((random()::text || clock_timestamp()::text || pg_backend_pid()::text)::bytea), 'hex'))
+            """,
+            """
+            CREATE TABLE aicc_notify_storm_slots (
+                number_hash text NOT NULL,
+                key text NOT NULL,
+                placed_at bigint NOT NULL,
+                PRIMARY KEY (number_hash, key)
+            )
+            """,
+            "CREATE INDEX aicc_notify_storm_slots_key ON aicc_notify_storm_slots (key)",
+            "CREATE INDEX aicc_notify_storm_slots_placed_at ON aicc_notify_storm_slots (placed_at)",
+        ]),
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }

@@ -161,9 +161,13 @@ public func buildWorker(configuration: WorkerConfiguration, logger: Logger) asyn
             return urls.url(for: CallbackIdentity(idempotencyKey: request.idempotencyKey, requestId: request.requestId))
         }
     }
+    let storm = StormBudget(
+        window: .milliseconds(Int64(configuration.dispatch.storm.window * 1000)), burst: configuration.dispatch.storm.burst,
+        bypassPriority: configuration.dispatch.storm.bypassPriority)
     let dispatchConfiguration = DispatchService.Configuration(
         resultsTopic: configuration.kafka.topics.results, deadLetterTopic: configuration.kafka.topics.deadLetter,
-        owner: owner, machine: machine, claimLease: claimLease, drainTimeout: drainTimeout, callbackURL: callbackURL)
+        owner: owner, machine: machine, claimLease: claimLease, drainTimeout: drainTimeout, callbackURL: callbackURL,
+        storm: storm)
     let dispatch = DispatchService(
         configuration: dispatchConfiguration, consumer: consumer, producer: producer, store: store, aicc: aicc,
         metrics: metrics, logger: logger)

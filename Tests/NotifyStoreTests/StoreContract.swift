@@ -22,6 +22,8 @@ struct StoreContract: Sendable {
         case expiredLeaseInDoubtRetry, restartedWorkerIsInDoubtAtOnce, leaseRenewal, ownerGuard
         case attemptsAndDoubt, retentionAndSweep, callSerialLookup, resolveInDoubt, concurrentClaims, closed
         case releaseClaim
+        case stormBudgetPerNumber, stormWindowSlides, stormSlotFreedByFailure, stormInDoubtCounts
+        case stormTakeoverCountsOnce, stormConcurrentClaims, stormSweep
 
         var testDescription: String { self.rawValue }
     }
@@ -34,6 +36,19 @@ struct StoreContract: Sendable {
     static let workerB = StoreOwner(worker: "worker-b", incarnation: "b-1")
 
     static func at(_ seconds: TimeInterval) -> Date { t0.addingTimeInterval(seconds) }
+
+    /// Three calls per number in any 60 s.
+    static let budget = StormBudget(window: .seconds(60), burst: 3)
+
+    /// A claim of `key` held to ``budget`` for `called`.
+    static func stormRequest(
+        _ requestId: String, key: String, called: String = "+8613800000001", owner: StoreOwner = workerA,
+        at seconds: TimeInterval = 0, retry: Bool = false
+    ) -> ClaimRequest {
+        var claim = request(requestId, key: key, owner: owner, at: seconds, retry: retry)
+        claim.storm = StormClaim(called: called, budget: budget)
+        return claim
+    }
 
     static func request(
         _ requestId: String, key: String = "key-1", fingerprint: String = "fp-1", owner: StoreOwner = workerA,
@@ -110,6 +125,13 @@ struct StoreContract: Sendable {
         case .concurrentClaims: concurrentClaims
         case .closed: closed
         case .releaseClaim: releaseClaim
+        case .stormBudgetPerNumber: stormBudgetPerNumber
+        case .stormWindowSlides: stormWindowSlides
+        case .stormSlotFreedByFailure: stormSlotFreedByFailure
+        case .stormInDoubtCounts: stormInDoubtCounts
+        case .stormTakeoverCountsOnce: stormTakeoverCountsOnce
+        case .stormConcurrentClaims: stormConcurrentClaims
+        case .stormSweep: stormSweep
         }
     }
 
@@ -449,6 +471,101 @@ struct StoreContract: Sendable {
         let winner = try #require(claimed.first)
         #expect(try await store.lookup(key: "contended")?.owner == winner.record.owner)
         #expect(results.allSatisfy { $0.record.owner == winner.record.owner })
+    }
+
+    // MARK: Storm budget (product §10)
+
+    static func stormBudgetPerNumber(_ store: any IdempotencyStore) async throws {
+        var kinds: [String] = []
+        for index in 0..<5 {
+            kinds.append(try await store.claim(stormRequest("r-\(index)", key: "k-\(index)", at: Double(index))).kind)
+        }
+        #expect(kinds == ["claimed", "claimed", "claimed", "suppressed", "suppressed"])
+        // Another number has its own budget; a request not held to one (bypass) always claims.
+        #expect(try await store.claim(stormRequest("o-1", key: "o-1", called: "+8613800000002", at: 5)).kind == "claimed")
+        #expect(try await store.claim(request("b-1", key: "b-1", at: 5)).kind == "claimed")
+        // A suppressed claim is held like any claim: its outcome is recorded and remembered.
+        _ = try await store.recordOutcome(key: "k-3", requestId: "r-3", owner: workerA, outcome: outcome(.suppressed, attempts: 0, at: 6))
+        #expect(try await store.claim(stormRequest("r-3", key: "k-3", at: 7)).kind == "completed")
+        let duplicate = try await store.claim(stormRequest("r-3b", key: "k-3", at: 7))
+        #expect(duplicate.kind == "duplicate" && duplicate.record.outcome == .suppressed)
+    }
+
+    static func stormWindowSlides(_ store: any IdempotencyStore) async throws {
+        for index in 0..<3 {
+            #expect(try await store.claim(stormRequest("r-\(index)", key: "k-\(index)", at: Double(index * 10))).kind == "claimed")
+        }
+        // At 59.9 s all three are still in the window; at exactly 60 s the first has left it.
+        #expect(try await store.claim(stormRequest("r-3", key: "k-3", at: 59.9)).kind == "suppressed")
+        #expect(try await store.claim(stormRequest("r-4", key: "k-4", at: 60)).kind == "claimed")
+        #expect(try await store.claim(stormRequest("r-5", key: "k-5", at: 65)).kind == "suppressed")
+        #expect(try await store.claim(stormRequest("r-6", key: "k-6", at: 70)).kind == "claimed")
+    }
+
+    static func stormSlotFreedByFailure(_ store: any IdempotencyStore) async throws {
+        for index in 0..<3 {
+            _ = try await store.claim(stormRequest("r-\(index)", key: "k-\(index)"))
+        }
+        #expect(try await store.claim(stormRequest("r-3", key: "k-3", at: 1)).kind == "suppressed")
+        // A failed outcome not in doubt placed no call: its slot goes back.
+        _ = try await store.recordAttemptStarted(key: "k-0", owner: workerA)
+        try await store.recordAttemptEnded(key: "k-0", owner: workerA, inDoubt: false)
+        _ = try await store.recordOutcome(key: "k-0", requestId: "r-0", owner: workerA, outcome: outcome(.failed, at: 2))
+        #expect(try await store.claim(stormRequest("r-4", key: "k-4", at: 3)).kind == "claimed")
+        // So does a released claim (expired while backing off, a revoked partition).
+        #expect(try await store.releaseClaim(key: "k-1", requestId: "r-1", owner: workerA))
+        #expect(try await store.claim(stormRequest("r-5", key: "k-5", at: 4)).kind == "claimed")
+        // An accepted call keeps its slot.
+        _ = try await store.recordOutcome(key: "k-2", requestId: "r-2", owner: workerA, outcome: outcome(.accepted, serial: "S-2", at: 5))
+        #expect(try await store.claim(stormRequest("r-6", key: "k-6", at: 6)).kind == "suppressed")
+    }
+
+    static func stormInDoubtCounts(_ store: any IdempotencyStore) async throws {
+        for index in 0..<3 {
+            _ = try await store.claim(stormRequest("r-\(index)", key: "k-\(index)"))
+        }
+        // A call in doubt counts as placed, also when its outcome is failed.
+        _ = try await store.recordAttemptStarted(key: "k-0", owner: workerA)
+        try await store.recordAttemptEnded(key: "k-0", owner: workerA, inDoubt: true)
+        _ = try await store.recordOutcome(key: "k-0", requestId: "r-0", owner: workerA, outcome: outcome(.failed, inDoubt: true, at: 2))
+        _ = try await store.recordOutcome(key: "k-1", requestId: "r-1", owner: workerA, outcome: outcome(.indeterminate, inDoubt: true, at: 2))
+        #expect(try await store.claim(stormRequest("r-3", key: "k-3", at: 3)).kind == "suppressed")
+    }
+
+    static func stormTakeoverCountsOnce(_ store: any IdempotencyStore) async throws {
+        for index in 0..<3 {
+            _ = try await store.claim(stormRequest("r-\(index)", key: "k-\(index)"))
+        }
+        // Worker A's claim of k-0 lapsed before a call: B takes it over without a second slot.
+        let takeover = try await store.claim(stormRequest("r-0", key: "k-0", owner: workerB, at: 31))
+        #expect(takeover.kind == "claimed")
+        #expect(try await store.claim(stormRequest("r-3", key: "k-3", owner: workerB, at: 32)).kind == "suppressed")
+    }
+
+    static func stormConcurrentClaims(_ store: any IdempotencyStore) async throws {
+        let results = try await withThrowingTaskGroup(of: ClaimResult.self) { group in
+            for index in 0..<40 {
+                group.addTask {
+                    let owner = StoreOwner(worker: "worker-\(index % 4)", incarnation: "i-\(index % 4)")
+                    return try await store.claim(StoreContract.stormRequest("r-\(index)", key: "k-\(index)", owner: owner, at: 0))
+                }
+            }
+            var results: [ClaimResult] = []
+            for try await result in group { results.append(result) }
+            return results
+        }
+        // Forty claims for one number at once: exactly the budget is taken.
+        #expect(results.filter { $0.kind == "claimed" }.count == 3)
+        #expect(results.filter { $0.kind == "suppressed" }.count == 37)
+    }
+
+    static func stormSweep(_ store: any IdempotencyStore) async throws {
+        for index in 0..<3 {
+            _ = try await store.claim(stormRequest("r-\(index)", key: "k-\(index)"))
+            _ = try await store.recordOutcome(key: "k-\(index)", requestId: "r-\(index)", owner: workerA, outcome: outcome(.accepted, serial: "S-\(index)", at: 1))
+        }
+        // Past retention the keys and their slots are swept: 3 keys + 3 slots.
+        #expect(try await store.sweep(now: at(retention.timeInterval + 10)) == 6)
     }
 
     static func closed(_ store: any IdempotencyStore) async throws {

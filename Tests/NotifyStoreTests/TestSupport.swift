@@ -37,13 +37,14 @@ extension ClaimResult {
         case .inFlight: "inFlight"
         case .inDoubt: "inDoubt"
         case .claimedInDoubt: "claimedInDoubt"
+        case .suppressed: "suppressed"
         }
     }
 
     /// The record the answer carries (the current one for takeovers).
     var record: StoredRecord {
         switch self {
-        case .claimed(let r), .completed(let r), .duplicate(let r), .conflict(let r), .inFlight(let r): r
+        case .claimed(let r), .completed(let r), .duplicate(let r), .conflict(let r), .inFlight(let r), .suppressed(let r): r
         case .inDoubt(_, let current), .claimedInDoubt(_, let current): current
         }
     }

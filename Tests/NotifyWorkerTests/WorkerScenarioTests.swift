@@ -271,6 +271,41 @@ struct WorkerScenarioTests {
         }
     }
 
+    /// Storm protection (product §10): 60 requests to one number over six
+    /// partitions ring it `burst` times; the rest are `suppressed`, counted,
+    /// and a redelivery republishes the stored `suppressed` result.
+    @Test func aStormToOneNumberIsSuppressedPastTheBudget() async throws {
+        try await WorkerHarness.with(partitions: 6) { h in
+            let number = phoneNumber(4242)
+            let requests = (0..<60).map { TestRequest("storm-\($0)", called: number, text: "Disk \($0) full") }
+            try await h.produce(requests: requests)
+            let configuration = h.configuration {
+                $0.dispatch.storm.window = 300
+                $0.dispatch.storm.burst = 3
+                $0.http.port = 0
+            }
+            try await h.withWorker(configuration) { worker in
+                let results = try await h.waitForResults(60)
+                let outcomes = Dictionary(grouping: results, by: \.result.outcome).mapValues(\.count)
+                #expect(outcomes == [.accepted: 3, .suppressed: 57], "\(outcomes)")
+                let suppressed = try #require(results.first { $0.result.outcome == .suppressed })
+                #expect(suppressed.result.error?.code == "dispatch.storm")
+                #expect(suppressed.result.error?.message.contains("3 calls per number in 300 s") == true)
+                // The metric counts them.
+                let port = try await worker.http.port()
+                let text = try runProgram(try #require(which("curl")), ["-s", "http://127.0.0.1:\(port)/metrics"]).stdout
+                #expect(text.contains(#"aicc_notify_requests_total{outcome="suppressed"} 57"#), "\(text)")
+                // A redelivery of a suppressed request republishes its stored result, byte for byte.
+                let original = try #require(requests.first { $0.requestId == suppressed.result.requestId })
+                try await h.produce(requests: [original])
+                let again = try await h.waitForResults(61)
+                let copies = again.filter { $0.result.requestId == original.requestId }.map(\.raw)
+                #expect(copies.count == 2 && Set(copies).count == 1)
+            }
+            #expect(h.simulator.stats.calls(to: number) == 3)
+        }
+    }
+
     @Test func expiredRequestsAreNotCalled() async throws {
         try await WorkerHarness.with { h in
             try await h.produce(requests: [

@@ -14,6 +14,7 @@ extension WorkerConfiguration {
         "aicc.callsPerSecond",
         "retry.maxAttempts", "retry.initialBackoff", "retry.maxBackoff",
         "dispatch.maxInFlight", "dispatch.inDoubtPolicy", "dispatch.drainTimeout", "dispatch.claimLease",
+        "dispatch.storm.window", "dispatch.storm.burst", "dispatch.storm.bypassPriority",
         "store.url", "store.retention",
         "http.listen",
         "callback.publicBaseURL", "callback.secret", "callback.sharedKey",

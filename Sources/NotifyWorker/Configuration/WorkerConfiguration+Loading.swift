@@ -110,6 +110,12 @@ extension WorkerConfiguration {
         try reader.readEnum("dispatch.inDoubtPolicy", into: &configuration.dispatch.inDoubtPolicy)
         try reader.read("dispatch.drainTimeout", into: &configuration.dispatch.drainTimeout, positive: true)
         try reader.read("dispatch.claimLease", into: &configuration.dispatch.claimLease, positive: true)
+        try reader.read("dispatch.storm.window", into: &configuration.dispatch.storm.window, positive: false)
+        if configuration.dispatch.storm.window < 0 {
+            throw .invalid("dispatch.storm.window", "must be 0 (off) or more seconds (is \(configuration.dispatch.storm.window))")
+        }
+        try reader.read("dispatch.storm.burst", into: &configuration.dispatch.storm.burst, in: 1...1_000_000)
+        try reader.read("dispatch.storm.bypassPriority", into: &configuration.dispatch.storm.bypassPriority, in: 0...9)
 
         // store.*
         try reader.read("store.url", into: &configuration.store.url, secret: true)

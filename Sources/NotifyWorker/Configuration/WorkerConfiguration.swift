@@ -126,8 +126,26 @@ public struct WorkerConfiguration: Sendable, Equatable {
         /// crash, a claim is in doubt for other workers once this passes (the
         /// same `worker.id` restarted knows at once). Default 30.
         public var claimLease = 30.0
+        /// `dispatch.storm.*`: the per-number call budget (product §10).
+        public var storm = Storm()
 
         public init() {}
+
+        /// `dispatch.storm.*`
+        public struct Storm: Sendable, Equatable {
+            /// `dispatch.storm.window`: seconds of the trailing window, ≥ 0;
+            /// 0 turns the budget off. Default 0 (off).
+            public var window = 0.0
+            /// `dispatch.storm.burst`: calls to one number allowed in the
+            /// window, ≥ 1. Default 3.
+            public var burst = 3
+            /// `dispatch.storm.bypassPriority`: requests with `priority` at or
+            /// under this (1 is highest) are always called and do not count,
+            /// 0–9. Default 0 (none).
+            public var bypassPriority = 0
+
+            public init() {}
+        }
 
         /// What to do with a claim whose call may or may not have reached AICC.
         public enum InDoubtPolicy: String, Sendable, Equatable, CaseIterable {

@@ -45,11 +45,13 @@ extension DispatchService {
 
     private func claim(_ id: RecordID, _ request: NotificationRequest, _ sink: Sink) async {
         let owner = self.configuration.owner
+        let budget = self.configuration.storm
+        let storm = budget.applies(toPriority: request.priority) ? StormClaim(called: request.called, budget: budget) : nil
         let claimRequest = { @Sendable in
             ClaimRequest(
                 key: request.idempotencyKey, requestId: request.requestId, fingerprint: request.fingerprint,
                 owner: owner, leaseDuration: self.configuration.claimLease, now: Date(),
-                takeOverInDoubt: self.configuration.machine.inDoubtPolicy == .retry)
+                takeOverInDoubt: self.configuration.machine.inDoubtPolicy == .retry, storm: storm)
         }
         let claimed = await self.retrying("claiming") { () throws(StoreError) -> ClaimResult in
             try await self.store.claim(claimRequest())
@@ -67,6 +69,11 @@ extension DispatchService {
                 callSerialNo: record.callSerialNo)
         case .conflict:
             answer = .conflict
+        case .suppressed:
+            self.logger(for: request).notice("over the storm budget: not calling", metadata: [
+                "storm.burst": "\(budget.burst)", "storm.window": "\(budget.window)",
+            ])
+            answer = .suppressed(error: budget.suppressedError)
         case .inFlight(let record):
             // Ask again when the lease ends at the latest; sooner, since the
             // holder usually finishes well before.

@@ -22,12 +22,15 @@ extension DispatchService {
         /// none (status callbacks off, or the request asked for none).
         /// Default: none.
         public var callbackURL: (@Sendable (NotificationRequest) -> String?)?
+        /// `dispatch.storm.*`: the per-number call budget. Default: off.
+        public var storm: StormBudget
 
         /// Creates a configuration; the defaults are documented on each property.
         public init(
             resultsTopic: String = "notification.results", deadLetterTopic: String = "notification.requests.dlq",
             owner: StoreOwner, machine: DispatchMachine.Configuration = .init(), claimLease: Duration = .seconds(30),
-            drainTimeout: Duration = .seconds(30), callbackURL: (@Sendable (NotificationRequest) -> String?)? = nil
+            drainTimeout: Duration = .seconds(30), callbackURL: (@Sendable (NotificationRequest) -> String?)? = nil,
+            storm: StormBudget = .init()
         ) {
             self.resultsTopic = resultsTopic
             self.deadLetterTopic = deadLetterTopic
@@ -36,6 +39,7 @@ extension DispatchService {
             self.claimLease = claimLease
             self.drainTimeout = drainTimeout
             self.callbackURL = callbackURL
+            self.storm = storm
         }
 
         /// `dispatch.inDoubtPolicy`.
