@@ -40,6 +40,10 @@ public struct Benchmark: Sendable {
         /// Extra `kafka.properties` for the worker (`name=value,…`, as
         /// `AICC_NOTIFY_KAFKA_PROPERTIES`). Default none.
         public var workerKafkaProperties: String?
+        /// Extra `AICC_NOTIFY_*` variables for the worker (configuration
+        /// keys the scenarios leave at their defaults, e.g. the storm budget).
+        /// Default none.
+        public var workerEnvironment: [String: String] = [:]
         /// Requests-topic partitions. Default 6.
         public var partitions: Int = 6
         /// Give up on a scenario when no result arrives for this long. Default 60 s.
@@ -245,6 +249,7 @@ public struct Benchmark: Sendable {
             "AICC_NOTIFY_LOG_LEVEL": self.options.workerLogLevel,
             "AICC_NOTIFY_LOG_FORMAT": "json",
         ]) { _, new in new }
+        environment.merge(self.options.workerEnvironment) { _, new in new }
         let properties = [scenario.workerKafkaProperties, self.options.workerKafkaProperties].compactMap { $0 }
         if !properties.isEmpty {
             environment["AICC_NOTIFY_KAFKA_PROPERTIES"] = properties.joined(separator: ",")

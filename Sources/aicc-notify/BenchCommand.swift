@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NotifyWorker
 import Logging
 import NotifyBench
 
@@ -33,6 +34,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Extra librdkafka properties for the worker, as AICC_NOTIFY_KAFKA_PROPERTIES (name=value,...).")
     var workerKafkaProperties: String?
 
+    @Option(name: .customLong("worker-setting"), help: "A configuration key for the worker, KEY=VALUE (repeatable), e.g. dispatch.storm.window=300.")
+    var workerSettings: [String] = []
+
     @Option(help: "Keep stores and worker logs in this directory.")
     var keep: String?
 
@@ -44,6 +48,21 @@ struct BenchCommand: AsyncParsableCommand {
         for name in self.scenarios.split(separator: ",") where Scenario.Name(rawValue: String(name)) == nil {
             throw ValidationError("unknown scenario '\(name)' (a, b, c, d)")
         }
+        _ = try self.workerEnvironment()
+    }
+
+    /// `--worker-setting` as `AICC_NOTIFY_*` variables; an unknown key is a usage error.
+    private func workerEnvironment() throws -> [String: String] {
+        var environment: [String: String] = [:]
+        for setting in self.workerSettings {
+            guard let equals = setting.firstIndex(of: "=") else { throw ValidationError("--worker-setting must be KEY=VALUE: \(setting)") }
+            let key = String(setting[..<equals])
+            guard WorkerConfiguration.knownKeys.contains(key) else {
+                throw ValidationError("--worker-setting: unknown key '\(key)'")
+            }
+            environment[WorkerConfiguration.environmentVariable(for: key)] = String(setting[setting.index(after: equals)...])
+        }
+        return environment
     }
 
     func run() async throws {
@@ -59,6 +78,7 @@ struct BenchCommand: AsyncParsableCommand {
         options.workerLogLevel = self.workerLogLevel
         options.keepDirectory = self.keep
         options.workerKafkaProperties = self.workerKafkaProperties
+        options.workerEnvironment = try self.workerEnvironment()
         let benchmark = Benchmark(options: options, logger: Logger(label: "aicc-notify.bench"))
         let report = try await benchmark.run { line in
             FileHandle.standardError.write(Data(("bench: " + line + "\n").utf8))
