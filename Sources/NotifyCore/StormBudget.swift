@@ -51,7 +51,12 @@ public struct StormBudget: Sendable, Hashable {
     public var suppressedError: NotificationResult.ErrorInfo {
         NotificationResult.ErrorInfo(
             code: DispatchErrorCode.storm,
-            message: "over the storm budget of \(self.burst) call\(self.burst == 1 ? "" : "s") per number in \(Self.seconds(self.window).formatted()) s; not called")
+            message: "over the storm budget of \(self.burst) call\(self.burst == 1 ? "" : "s") per number in \(Self.plain(Self.seconds(self.window))) s; not called")
+    }
+
+    /// `300`, `0.5`: no grouping or locale.
+    private static func plain(_ seconds: TimeInterval) -> String {
+        seconds == seconds.rounded() && abs(seconds) < 1e15 ? String(Int64(seconds)) : String(seconds)
     }
 
     private static func seconds(_ duration: Duration) -> TimeInterval {

@@ -25,6 +25,21 @@ import Testing
         #expect(result.cloudEvent == CloudEventInfo(mode: .binary, id: "ce-123", source: "/alerting/prometheus", type: type, specVersion: "1.0"))
     }
 
+    @Test func aCloudEventIdAsProducersWriteItIsTheRequestId() throws {
+        let id = "urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66/x y"
+        let result = decoder.decode(InboundRecord(
+            value: Array(#"{"called":"+8613800000001","voiceContent":"1"}"#.utf8), headers: binaryHeaders(id: id)))
+        #expect(result.kind == .valid, "\(result.errors)")
+        #expect(result.request?.requestId == id)
+        #expect(result.request?.idempotencyKey == id)
+        // Too long to be an identifier: still read, so the producer hears of the rejection.
+        let long = String(repeating: "c", count: 300)
+        let rejected = decoder.decode(InboundRecord(
+            value: Array(#"{"called":"+8613800000001","voiceContent":"1"}"#.utf8), headers: binaryHeaders(id: long)))
+        #expect(rejected.kind == .invalid && rejected.requestId == long)
+        #expect(rejected.shouldPublishRejected && rejected.shouldDeadLetter)
+    }
+
     @Test func binaryModeKeepsAnExplicitRequestId() throws {
         let value = #"{"requestId":"req-9","called":"123","voiceContent":"1"}"#
         let result = decoder.decode(InboundRecord(value: Array(value.utf8), headers: binaryHeaders(contentType: nil)))

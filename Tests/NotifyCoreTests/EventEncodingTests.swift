@@ -27,6 +27,12 @@ import Testing
         NotificationResult(requestId: "r-6", idempotencyKey: "r-6", outcome: .indeterminate,
                            error: .init(code: "aicc.timeout", message: "no answer"),
                            attempts: 1, receivedAt: received, completedAt: completed, source: source),
+        NotificationResult(requestId: "r-7 {}:/é", idempotencyKey: "r-7 {}:/é", outcome: .suppressed,
+                           error: StormBudget(window: .seconds(300), burst: 3).suppressedError,
+                           attempts: 0, receivedAt: received, completedAt: completed, source: source),
+        NotificationResult(requestId: "r-8", idempotencyKey: "r-7 {}:/é", outcome: .duplicate,
+                           duplicateOf: .init(requestId: "r-7 {}:/é", outcome: .suppressed),
+                           attempts: 0, receivedAt: received, completedAt: completed, source: source),
     ]
 
     static let statuses: [CallStatusEvent] = [

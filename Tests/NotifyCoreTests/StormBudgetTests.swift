@@ -41,5 +41,7 @@ import Testing
         let error = StormBudget(window: .seconds(300), burst: 3).suppressedError
         #expect(error.code == "dispatch.storm")
         #expect(error.message.contains("3 calls per number in 300 s"), "\(error.message)")
+        #expect(StormBudget(window: .seconds(1500), burst: 1).suppressedError.message.contains("1 call per number in 1500 s"))
+        #expect(StormBudget(window: .milliseconds(2500), burst: 2).suppressedError.message.contains("in 2.5 s"))
     }
 }
