@@ -35,6 +35,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-configuration.git", from: "1.0.0", traits: [.defaults, "YAML"]),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.4.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.0"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.10.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
@@ -114,6 +115,7 @@ let package = Package(
                 "Kafka",
                 "NotifyCore",
                 "NotifyHTTP",
+                "NotifyRouting",
                 "NotifyStore",
                 "NotifyStorePostgres",
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -124,6 +126,17 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Alert routing: rules, alerts, templates (no I/O)
+        .target(
+            name: "NotifyRouting",
+            dependencies: [
+                "NotifyCore",
+                .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
@@ -229,6 +242,7 @@ let package = Package(
                 "NotifyCore",
                 "NotifyBench",
                 "NotifyDemo",
+                "NotifyRouting",
                 "NotifyWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -301,6 +315,11 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "NotifyRoutingTests",
+            dependencies: ["NotifyCore", "NotifyRouting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

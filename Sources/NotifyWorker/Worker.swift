@@ -5,6 +5,7 @@ public import Logging
 import NotifyCore
 public import NotifyHTTP
 public import NotifyStore
+import NotifyRouting
 import NotifyStorePostgres
 import Prometheus
 public import ServiceLifecycle
@@ -30,6 +31,8 @@ public struct Worker: Service, Sendable {
     public let aicc: AICCClient
     /// The HTTP listener: status callbacks, `/healthz`, `/readyz`.
     public let http: HTTPEndpoint
+    /// Alert routing, with `routing.file` set.
+    public let router: AlertRouterService?
     /// The configuration it was built from.
     public let configuration: WorkerConfiguration
     let logger: Logger
@@ -39,6 +42,7 @@ public struct Worker: Service, Sendable {
     /// use, not this host's) fails the worker before any record is touched.
     public var services: [any Service] {
         [self.store, self.producer, self.http, DispatchAfterListening(http: self.http, dispatch: self.dispatch)]
+            + (self.router.map { [$0] } ?? [])
     }
 
     /// Runs until graceful shutdown, then closes the AICC client. Throws what
@@ -66,6 +70,15 @@ public struct Worker: Service, Sendable {
 ///   part's own error (`StoreError`, `KafkaError`) when it cannot start.
 public func buildWorker(configuration: WorkerConfiguration, logger: Logger) async throws -> Worker {
     let owner = StoreOwner(worker: configuration.worker.id, incarnation: UUID().uuidString.lowercased())
+    // Alert routing (product §9): the rules first, so that a file that does not load stops the start.
+    var rules: RoutingRules?
+    if let file = configuration.routing.file {
+        do {
+            rules = try RoutingRules.load(path: file)
+        } catch {
+            throw ConfigurationError.invalid("routing.file", "\(file): \(error)")
+        }
+    }
 
     let store: any IdempotencyStore
     let storeURL: StoreURL
@@ -113,9 +126,16 @@ public func buildWorker(configuration: WorkerConfiguration, logger: Logger) asyn
     let producerConfiguration = KafkaProducerConfiguration(client: producerClient, deliveryTimeout: deliveryTimeout)
     let consumer: KafkaConsumer
     let producer: KafkaProducer
+    // With routing, a second member of the group reads the alerts topic.
+    var alertsConsumer: KafkaConsumer?
     do {
         producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
         consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
+        if rules != nil {
+            alertsConsumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(
+                groupID: configuration.kafka.groupID, topics: [configuration.kafka.topics.alerts], client: client,
+                autoOffsetReset: offsetReset, revocationTimeout: revocationTimeout), logger: logger)
+        }
     } catch {
         await store.close()
         if error.code == "kafka.config.invalid" {
@@ -196,13 +216,21 @@ public func buildWorker(configuration: WorkerConfiguration, logger: Logger) asyn
         }
         return Readiness(problems: problems)
     }
+    var router: AlertRouterService?
+    if let rules, let alertsConsumer {
+        router = AlertRouterService(
+            configuration: .init(
+                requestsTopic: configuration.kafka.topics.requests, deadLetterTopic: configuration.kafka.topics.deadLetter,
+                workerID: configuration.worker.id),
+            router: Router(rules: rules), consumer: alertsConsumer, producer: producer, metrics: metrics, logger: logger)
+    }
     let http = HTTPEndpoint(
         configuration: .init(host: configuration.http.host, port: configuration.http.port), signer: signer,
         authenticator: authenticator, handler: publisher, readiness: readiness,
         metrics: { MetricsExposition.render(registry.emitToString()) }, logger: logger)
     return Worker(
-        dispatch: dispatch, store: store, producer: producer, aicc: aicc, http: http, configuration: configuration,
-        logger: logger)
+        dispatch: dispatch, store: store, producer: producer, aicc: aicc, http: http, router: router,
+        configuration: configuration, logger: logger)
 }
 
 /// Runs dispatch once the HTTP listener is up; ends quietly when shutdown

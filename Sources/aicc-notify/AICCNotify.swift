@@ -20,6 +20,7 @@ struct AICCNotify: AsyncParsableCommand {
             DemoCommand.self,
             KafkaMockCommand.self,
             ValidateCommand.self,
+            RouteCommand.self,
             SimulateAICCCommand.self,
             DeadLetterCommand.self,
             BenchCommand.self,

@@ -132,6 +132,7 @@ struct ProcessScenario: Sendable {
     static let requestsTopic = "notification.requests"
     static let resultsTopic = "notification.results"
     static let callbacksTopic = "notification.callbacks"
+    static let alertsTopic = "alerts"
 
     /// Runs `body` with a mock cluster of `brokers` brokers (the requests
     /// topic with `partitions` partitions; with `signalBroker`, SIGUSR1/SIGUSR2
@@ -142,7 +143,8 @@ struct ProcessScenario: Sendable {
     ) async throws {
         var arguments = [
             "kafka-mock", "--brokers", String(brokers), "--topic", "\(requestsTopic):\(partitions)", "--topic", "\(resultsTopic):2",
-            "--topic", "notification.requests.dlq:1", "--topic", "\(callbacksTopic):2", "--log-level", "warning",
+            "--topic", "notification.requests.dlq:1", "--topic", "\(callbacksTopic):2", "--topic", "\(alertsTopic):2",
+            "--log-level", "warning",
         ]
         if let signalBroker { arguments += ["--signal-broker", String(signalBroker)] }
         let kafka = try ChildProcess(ProcessSupport.binary, arguments)
@@ -221,7 +223,7 @@ struct ProcessScenario: Sendable {
 
     /// Produces records as given (key, value) to the requests topic and waits
     /// for every acknowledgement; they are sent concurrently.
-    func produceRaw(_ records: [(key: String?, value: [UInt8])]) async throws {
+    func produceRaw(_ records: [(key: String?, value: [UInt8])], topic: String = Self.requestsTopic) async throws {
         let logger = Logger(label: "producer", factory: { _ in SwiftLogNoOpLogHandler() })
         let producer = try KafkaProducer(configuration: .init(client: .init(bootstrapServers: self.bootstrapServers), flushTimeout: .seconds(10)), logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -229,7 +231,7 @@ struct ProcessScenario: Sendable {
             try await withThrowingTaskGroup(of: Void.self) { sends in
                 for record in records {
                     sends.addTask {
-                        _ = try await producer.send(KafkaProducerMessage(topic: Self.requestsTopic, key: record.key.map { Array($0.utf8) }, value: record.value))
+                        _ = try await producer.send(KafkaProducerMessage(topic: topic, key: record.key.map { Array($0.utf8) }, value: record.value))
                     }
                 }
                 try await sends.waitForAll()

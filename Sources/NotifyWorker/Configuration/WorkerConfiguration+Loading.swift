@@ -81,6 +81,7 @@ extension WorkerConfiguration {
         try reader.read("kafka.topics.results", into: &configuration.kafka.topics.results)
         try reader.read("kafka.topics.callbacks", into: &configuration.kafka.topics.callbacks)
         try reader.read("kafka.topics.deadLetter", into: &configuration.kafka.topics.deadLetter)
+        try reader.read("kafka.topics.alerts", into: &configuration.kafka.topics.alerts)
         configuration.kafka.properties = fileProperties
         if let list = variables["KAFKA_PROPERTIES"] {
             for (name, value) in try Self.parsePropertyList(list) { configuration.kafka.properties[name] = value }
@@ -152,6 +153,9 @@ extension WorkerConfiguration {
             throw .invalid("callback.sharedKey", "must be at least 16 characters (AICC signs only with such keys)")
         }
 
+        // routing.*
+        configuration.routing.file = try reader.optionalString("routing.file")
+
         // log.*
         try reader.readEnum("log.level", into: &configuration.log.level)
         try reader.readEnum("log.format", into: &configuration.log.format)
@@ -164,9 +168,11 @@ extension WorkerConfiguration {
     /// contents (one trailing newline removed).
     static func resolveEnvironment(_ environment: [String: String]) throws(ConfigurationError) -> [String: String] {
         var variables: [String: String] = [:]
+        let secretVariables = Set(Self.secretKeys.map { String(Self.environmentVariable(for: $0).dropFirst(Self.environmentPrefix.count)) })
         for (name, value) in environment where name.hasPrefix(Self.environmentPrefix) {
             let stripped = String(name.dropFirst(Self.environmentPrefix.count))
-            guard stripped.hasSuffix("_FILE") else {
+            // Only a secret's variable has a `_FILE` form (`ROUTING_FILE` is `routing.file` itself).
+            guard stripped.hasSuffix("_FILE"), secretVariables.contains(String(stripped.dropLast("_FILE".count))) else {
                 variables[stripped] = value
                 continue
             }

@@ -15,6 +15,7 @@ public struct WorkerConfiguration: Sendable, Equatable {
     public var http = HTTP()
     public var callback = Callback()
     public var log = Log()
+    public var routing = Routing()
 
     public init(aicc: AICC) {
         self.aicc = aicc
@@ -69,6 +70,9 @@ public struct WorkerConfiguration: Sendable, Equatable {
             public var callbacks = "notification.callbacks"
             /// `kafka.topics.deadLetter`. Default `notification.requests.dlq`.
             public var deadLetter = "notification.requests.dlq"
+            /// `kafka.topics.alerts`: alert records, consumed only with
+            /// `routing.file` set (product §9). Default `alerts`.
+            public var alerts = "alerts"
 
             public init() {}
         }
@@ -195,6 +199,15 @@ public struct WorkerConfiguration: Sendable, Equatable {
 
         /// Whether the worker asks AICC for status reports.
         public var isEnabled: Bool { self.publicBaseURL != nil }
+    }
+
+    /// `routing.*`
+    public struct Routing: Sendable, Equatable {
+        /// `routing.file`: the alert routing rules (YAML, product §9); with
+        /// it the worker also consumes `kafka.topics.alerts`. Default unset (off).
+        public var file: String?
+
+        public init() {}
     }
 
     /// `log.*`

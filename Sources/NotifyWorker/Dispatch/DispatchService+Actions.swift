@@ -300,16 +300,9 @@ extension DispatchService {
             return
         }
         let first = errors.first
-        var headers = original.headers
-        headers.append(KafkaHeader(key: DeadLetterHeader.errorCode, string: first?.code ?? "decode"))
-        headers.append(KafkaHeader(key: DeadLetterHeader.errorMessage, string: errors.map(\.description).joined(separator: "; ")))
-        headers.append(KafkaHeader(key: DeadLetterHeader.sourceTopic, string: original.topic))
-        headers.append(KafkaHeader(key: DeadLetterHeader.sourcePartition, string: String(original.partition)))
-        headers.append(KafkaHeader(key: DeadLetterHeader.sourceOffset, string: String(original.offset)))
-        headers.append(KafkaHeader(key: DeadLetterHeader.failedAt, string: RFC3339.format(Date())))
-        headers.append(KafkaHeader(key: DeadLetterHeader.workerId, string: self.configuration.owner.worker))
-        let message = KafkaProducerMessage(
-            topic: self.configuration.deadLetterTopic, key: original.key, value: original.value, headers: headers)
+        let message = KafkaProducerMessage.deadLetter(
+            of: original, to: self.configuration.deadLetterTopic, code: first?.code ?? "decode",
+            message: errors.map(\.description).joined(separator: "; "), workerID: self.configuration.owner.worker)
         self.logger.notice("record dead-lettered", metadata: [
             LogKey.topic: "\(original.topic)", LogKey.partition: "\(original.partition)", LogKey.offset: "\(original.offset)",
             LogKey.errorCode: "\(first?.code ?? "decode")",
@@ -326,20 +319,7 @@ extension DispatchService {
     /// Sends until Kafka acknowledges (retrying with backoff) or the task is
     /// cancelled. Returns whether it was acknowledged.
     private func send(_ message: KafkaProducerMessage, what: String) async -> Bool {
-        var backoff: Duration = .milliseconds(100)
-        while !Task.isCancelled {
-            do {
-                _ = try await self.producer.send(message)
-                return true
-            } catch {
-                let code = (error as? KafkaError)?.code ?? "kafka.unknown"
-                if code == "kafka.shutdown" { return false }
-                self.logger.warning("publishing a \(what) failed; retrying", metadata: [LogKey.errorCode: "\(code)"])
-                try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, .seconds(5))
-            }
-        }
-        return false
+        await self.producer.sendRetrying(message, what: what, logger: self.logger)
     }
 
     // MARK: Helpers

@@ -21,6 +21,7 @@ import NotifyCore
 /// | `aicc_notify_outage` | gauge | — 1 while the outage breaker is open |
 /// | `aicc_notify_callbacks_total` | counter | `status` (answered, unanswered, failed, unknown) |
 /// | `aicc_notify_token_refreshes_total` | counter | `result` (`ok`, `error`) — `tokenByAkSk` round trips for the token cache |
+/// | `aicc_notify_alerts_total` | counter | `result` (routed, resolved, unmatched, invalid) — alert records' alerts (§9) |
 /// | `aicc_notify_consumer_lag` | gauge | — records behind the end of this worker's partitions, counted from its last committed offsets |
 public struct WorkerMetrics: Sendable {
     let factory: any MetricsFactory
@@ -85,6 +86,15 @@ public struct WorkerMetrics: Sendable {
 
     func retryScheduled() {
         self.retries.increment()
+    }
+
+    /// What became of an alert (product §9).
+    enum AlertResult: String, CaseIterable {
+        case routed, resolved, unmatched, invalid
+    }
+
+    func alertRouted(_ result: AlertResult) {
+        Counter(label: "aicc_notify_alerts_total", dimensions: [("result", result.rawValue)], factory: self.factory).increment()
     }
 
     func deadLettered(code: String) {

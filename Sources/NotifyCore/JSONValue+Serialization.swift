@@ -1,0 +1,53 @@
+extension JSONValue {
+    /// The value as compact JSON (UTF-8, object keys sorted, integral numbers
+    /// without a fraction, strings escaped per RFC 8259).
+    public var serialized: [UInt8] {
+        var out = ""
+        self.append(to: &out)
+        return Array(out.utf8)
+    }
+
+    private func append(to out: inout String) {
+        switch self {
+        case .null: out += "null"
+        case .bool(let value): out += value ? "true" : "false"
+        case .number(let value):
+            out += value == value.rounded() && abs(value) < 9.007_199_254_740_992e15 ? String(Int64(value)) : String(value)
+        case .string(let value): Self.appendString(value, to: &out)
+        case .array(let values):
+            out += "["
+            for (index, value) in values.enumerated() {
+                if index > 0 { out += "," }
+                value.append(to: &out)
+            }
+            out += "]"
+        case .object(let members):
+            out += "{"
+            for (index, key) in members.keys.sorted().enumerated() {
+                if index > 0 { out += "," }
+                Self.appendString(key, to: &out)
+                out += ":"
+                members[key]!.append(to: &out)
+            }
+            out += "}"
+        }
+    }
+
+    private static func appendString(_ string: String, to out: inout String) {
+        out += "\""
+        for scalar in string.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case let control where control.value < 0x20 || control.value == 0x7F || (0x2028...0x2029).contains(control.value):
+                let hex = String(control.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out += "\""
+    }
+}

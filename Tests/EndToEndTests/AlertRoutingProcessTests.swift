@@ -1,0 +1,126 @@
+import AICCSimulator
+import Foundation
+import NotifyCore
+import Testing
+
+/// Alert routing in the worker process (product §9): alerts on the mock
+/// cluster's alerts topic become exactly the routed calls, with the rendered
+/// content; repeats ring nobody twice, a new firing rings again, and a crash
+/// that makes the worker read everything again rings nobody twice either.
+@Suite("Alert routing through the worker process", .serialized, .timeLimit(.minutes(5)))
+struct AlertRoutingProcessTests {
+    static let rules = """
+        version: 1
+        defaults:
+          priority: 5
+          ttl: 15m
+          voice:
+            - text: "Alert {{labels.alertname}} on {{labels.instance}}: {{annotations.summary}}"
+        rosters:
+          db-oncall: ["+8613800000001", "+8613800000002"]
+        routes:
+          - name: db-critical
+            match: {severity: critical, team: db}
+            call: ["roster:db-oncall"]
+            priority: 1
+            voice:
+              - text: "{{labels.alertname}}: {{annotations.summary}}"
+          - name: web
+            match: {team: web}
+            call: ["+8613700000000"]
+        """
+
+    static func alert(_ name: String, team: String, severity: String = "critical", status: String = "firing",
+                      startsAt: String = "2026-12-04T10:00:00Z", summary: String = "disk 95% full") -> String {
+        #"{"status":"\#(status)","labels":{"alertname":"\#(name)","team":"\#(team)","severity":"\#(severity)","instance":"\#(team)-01"},"annotations":{"summary":"\#(summary)"},"startsAt":"\#(startsAt)"}"#
+    }
+
+    static func payload(_ alerts: [String]) -> [UInt8] {
+        Array(#"{"version":"4","groupKey":"{}:{team=\"db\"}","status":"firing","receiver":"aicc","alerts":[\#(alerts.joined(separator: ","))]}"#.utf8)
+    }
+
+    @Test("Routed calls, repeats, a re-fire, resolved/unmatched/garbage, and a full redelivery")
+    func alertsBecomeRoutedCalls() async throws {
+        try await ProcessScenario.with(simulator: .init()) { s in
+            let rulesFile = s.logDirectory.appendingPathComponent("rules.yaml")
+            try Self.rules.write(to: rulesFile, atomically: true, encoding: .utf8)
+            let environment = s.environment([
+                "AICC_NOTIFY_ROUTING_FILE": rulesFile.path, "AICC_NOTIFY_LOG_LEVEL": "info",
+                "AICC_NOTIFY_KAFKA_GROUP_ID": "routing-1",
+            ])
+            // An Alertmanager payload (a db-critical alert, a web alert, a resolved one), a
+            // bare alert no route matches, and a record that is not an alert.
+            try await s.produceRaw([
+                (key: "g1", value: Self.payload([
+                    Self.alert("DiskFull", team: "db"), Self.alert("SlowPages", team: "web", severity: "warning"),
+                    Self.alert("OldNews", team: "db", status: "resolved"),
+                ])),
+                (key: "b1", value: Array(Self.alert("Cpu", team: "ops").utf8)),
+                (key: "junk", value: Array("not an alert".utf8)),
+            ], topic: ProcessScenario.alertsTopic)
+            var worker = try s.startWorker(environment)
+            try await s.waitUntil("3 routed requests have results", timeout: .seconds(90)) {
+                try s.distinctResults().count == 3
+            }
+            let stats = s.simulator.stats
+            #expect(stats.acceptedCalls(to: "+8613800000001", voiceContent: "$DiskFull: disk 95% full$") == 1)
+            #expect(stats.acceptedCalls(to: "+8613800000002", voiceContent: "$DiskFull: disk 95% full$") == 1)
+            #expect(stats.acceptedCalls(to: "+8613700000000", voiceContent: "$Alert SlowPages on web-01: disk 95% full$") == 1)
+            #expect(stats.totalCalls == 3)
+            let results = try s.distinctResults()
+            #expect(results.values.allSatisfy { $0.outcome == .accepted && $0.requestId.hasPrefix("alert:") })
+            #expect(Set(results.values.compactMap { $0.attributes["route"] }) == ["db-critical", "web"])
+            #expect(results.values.allSatisfy { $0.attributes["alert.name"] != nil && $0.attributes["alert.status"] == "firing" })
+            let deadLetters = try s.deadLetters()
+            #expect(deadLetters.map(\.code) == ["alert.json"], "\(deadLetters)")
+
+            // Alertmanager repeats the same firing: nobody rings again (the results are republished).
+            try await s.produceRaw([(key: "g1", value: Self.payload([Self.alert("DiskFull", team: "db")]))], topic: ProcessScenario.alertsTopic)
+            try await s.waitUntil("the repeat is republished", timeout: .seconds(60)) {
+                try s.allResultPayloads().values.map(\.count).reduce(0, +) == 5
+            }
+            #expect(s.simulator.stats.totalCalls == 3)
+
+            // A new firing (new startsAt) rings again.
+            try await s.produceRaw([(key: "g1", value: Self.payload([Self.alert("DiskFull", team: "db", startsAt: "2026-12-04T11:00:00Z")]))],
+                                   topic: ProcessScenario.alertsTopic)
+            try await s.waitUntil("the re-fire has results", timeout: .seconds(60)) {
+                try s.distinctResults().count == 5
+            }
+            #expect(s.simulator.stats.acceptedCalls(to: "+8613800000001") == 2)
+
+            // A crash, then everything read again (as after a kill -9 between producing the
+            // requests and committing the alert): the same requests, and nobody rings twice.
+            worker.signal(SIGKILL)
+            _ = worker.waitForExit(timeout: 10)
+            let before = try s.allResultPayloads().values.map(\.count).reduce(0, +)
+            worker = try s.startWorker(s.environment([
+                "AICC_NOTIFY_ROUTING_FILE": rulesFile.path, "AICC_NOTIFY_LOG_LEVEL": "info",
+                "AICC_NOTIFY_KAFKA_GROUP_ID": "routing-2",
+            ]))
+            try await s.waitUntil("everything is read and republished again", timeout: .seconds(90)) {
+                try s.allResultPayloads().values.map(\.count).reduce(0, +) >= before + 7
+            }
+            worker.signal(SIGTERM)
+            #expect(worker.waitForExit(timeout: 30) == 0)
+            #expect(s.simulator.stats.totalCalls == 5)
+            #expect(try s.distinctResults().count == 5)
+            let log = worker.stderrText
+            #expect(log.contains("alert resolved: nobody is called"))
+            #expect(log.contains("alert matched no route: nobody is called"))
+        }
+    }
+
+    @Test("A rules file that does not load stops run at start: exit 2, naming the route")
+    func badRulesStopTheStart() async throws {
+        try await ProcessScenario.with(simulator: .init()) { s in
+            let rulesFile = s.logDirectory.appendingPathComponent("bad.yaml")
+            try Self.rules.replacingOccurrences(of: "roster:db-oncall", with: "roster:nobody").write(to: rulesFile, atomically: true, encoding: .utf8)
+            let worker = try s.startWorker(s.environment(["AICC_NOTIFY_ROUTING_FILE": rulesFile.path]))
+            #expect(worker.waitForExit(timeout: 30) == 2)
+            let last = worker.stderrText.split(separator: "\n").last.map(String.init) ?? ""
+            #expect(last.contains("config.invalid") && last.contains("routing.file") && last.contains("route 'db-critical'")
+                    && last.contains("roster 'nobody' does not exist"), "\(last)")
+        }
+    }
+}
