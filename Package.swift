@@ -164,6 +164,7 @@ let package = Package(
                 "AICCSimulator",
                 "Kafka",
                 "NotifyCore",
+                "NotifyRouting",
                 "NotifyWorker",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -1,6 +1,7 @@
 import AICCSimulator
 import Foundation
 import Kafka
+import NotifyRouting
 public import Logging
 import NIOConcurrencyHelpers
 import NotifyCore
@@ -85,6 +86,7 @@ public struct Demo: Sendable {
         try cluster.createTopic(topics.results, partitions: 3)
         try cluster.createTopic(topics.deadLetter, partitions: 1)
         try cluster.createTopic("notification.callbacks", partitions: 3)
+        try cluster.createTopic("alerts", partitions: 1)
 
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("aicc-notify-demo-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -97,6 +99,11 @@ public struct Demo: Sendable {
         simulatorConfiguration.seed = self.options.seed
         simulatorConfiguration.callback.releaseReason = .cycle([1, 0, 4, 1, 6])
         let plan = Self.plan(count: self.options.count)
+        // Alert routing: the rules, and the requests they make of the demo's alerts.
+        let rulesPath = directory.appendingPathComponent("routing.yaml").path
+        try Self.routingRules.write(toFile: rulesPath, atomically: true, encoding: .utf8)
+        let router = Router(rules: try RoutingRules.load(path: rulesPath))
+        let alertPlan = Self.alertPlan(router: router)
 
         return try await AICCSimulator.withRunning(configuration: simulatorConfiguration, logger: self.logger) { simulator in
             var configuration = WorkerConfiguration(aicc: .init(
@@ -118,10 +125,13 @@ public struct Demo: Sendable {
             configuration.http.port = port
             configuration.callback.publicBaseURL = "http://127.0.0.1:\(port)"
             configuration.callback.secret = "demo-callback-secret-" + UUID().uuidString
+            configuration.routing.file = rulesPath
 
             progress("mock Kafka at \(cluster.bootstrapServers), AICC simulator at \(configuration.aicc.baseURL), store in \(directory.path)")
             try await self.produce(plan, to: topics.requests, servers: cluster.bootstrapServers)
             progress("produced \(plan.count) records to \(topics.requests)")
+            try await self.produce(alertPlan.records, to: "alerts", servers: cluster.bootstrapServers)
+            progress("produced \(alertPlan.records.count) alert records to alerts")
 
             let worker = try await buildWorker(configuration: configuration, logger: self.logger)
             let group = ServiceGroup(configuration: .init(services: [worker], logger: self.logger))
@@ -131,7 +141,7 @@ public struct Demo: Sendable {
                     return nil
                 }
                 tasks.addTask {
-                    let expectedResults = Set(plan.compactMap(\.requestId)).count
+                    let expectedResults = Set(plan.compactMap(\.requestId)).count + alertPlan.requests.count
                     let expectedDead = plan.filter { $0.requestId == nil }.count
                     return try await self.collect(
                         results: topics.results, deadLetter: topics.deadLetter, callbacks: "notification.callbacks",
@@ -148,11 +158,56 @@ public struct Demo: Sendable {
                 return collected
             }
             guard let collected else { throw DemoError("the worker stopped before every record was processed") }
-            return self.report(plan: plan, collected: collected, simulator: simulator, elapsed: ContinuousClock.now - started)
+            return self.report(plan: plan, alerts: alertPlan, collected: collected, simulator: simulator, elapsed: ContinuousClock.now - started)
         }
     }
 
     // MARK: The mix
+
+    /// The demo's routing rules: db alerts call the db on-call roster.
+    static let routingRules = """
+        version: 1
+        defaults:
+          priority: 4
+          ttl: 15m
+          voice:
+            - text: "Alert {{labels.alertname}} on {{labels.instance}}: {{annotations.summary}}"
+        rosters:
+          db-oncall: ["+8613600000001", "+8613600000002"]
+        routes:
+          - name: db
+            match: {team: db}
+            call: ["roster:db-oncall"]
+        """
+
+    /// Alert records for the alerts topic, and what routing makes of them.
+    struct AlertPlan: Sendable {
+        var records: [Planned]
+        var requests: [RoutedRequest]
+        var notes: [String]
+    }
+
+    static func alertPlan(router: Router) -> AlertPlan {
+        let firing = #"{"status":"firing","labels":{"alertname":"ReplicationBroken","team":"db","instance":"db-02"},"annotations":{"summary":"replica stopped"},"startsAt":"2026-12-04T09:00:00Z"}"#
+        let resolved = #"{"status":"resolved","labels":{"alertname":"DiskFull","team":"db","instance":"db-03"},"annotations":{"summary":"disk ok"},"startsAt":"2026-12-04T08:00:00Z"}"#
+        let payload = Array(#"{"version":"4","groupKey":"{}:{team=\"db\"}","status":"firing","receiver":"aicc","alerts":[\#(firing),\#(resolved)]}"#.utf8)
+        var requests: [RoutedRequest] = []
+        if case .alerts(let alerts) = AlertRecord.decode(value: payload, headers: []) {
+            for alert in alerts {
+                if case .routed(let routed) = router.route(alert, recordTime: Date()) { requests += routed }
+            }
+        }
+        return AlertPlan(
+            records: [
+                Planned(requestId: nil, key: "am-db", value: payload, called: nil, note: "Alertmanager payload"),
+                Planned(requestId: nil, key: "am-db", value: payload, called: nil, note: "Alertmanager repeat"),
+            ],
+            requests: requests,
+            notes: [
+                "alert DiskFull resolved: nobody is called",
+                "Alertmanager repeated ReplicationBroken: the same requests, no new call",
+            ])
+    }
 
     /// The demo's storm budget: 2 calls per number in 5 minutes, priority 1 bypasses.
     static let stormBudget = StormBudget(window: .seconds(300), burst: 2, bypassPriority: 1)
@@ -292,7 +347,7 @@ public struct Demo: Sendable {
         }
     }
 
-    private func report(plan: [Planned], collected: Collected, simulator: AICCSimulator, elapsed: Duration) -> Report {
+    private func report(plan: [Planned], alerts: AlertPlan, collected: Collected, simulator: AICCSimulator, elapsed: Duration) -> Report {
         // The latest result per request id (a redelivered request gets its stored result again).
         var latest: [String: NotificationResult] = [:]
         for result in collected.results { latest[result.requestId] = result }
@@ -316,6 +371,20 @@ public struct Demo: Sendable {
                     .map { "\($0.status.rawValue) (\($0.releaseReason ?? "?"))" } ?? "—",
                 attempts: result.map { String($0.attempts) } ?? "—",
                 note: [planned.note, result?.error?.code].compactMap { $0 }.joined(separator: ": ")))
+        }
+        // The alerts: a row per request routing made, and one per alert that made none.
+        for routed in alerts.requests {
+            let result = latest[routed.idempotencyKey]
+            rows.append(Row(
+                requestId: routed.idempotencyKey, called: PhoneNumberMask.mask(routed.called),
+                outcome: result?.outcome.rawValue ?? "missing", callSerialNo: result?.callSerialNo ?? "—",
+                callStatus: result?.callSerialNo.flatMap { serial in collected.statuses.last { $0.callSerialNo == serial } }
+                    .map { "\($0.status.rawValue) (\($0.releaseReason ?? "?"))" } ?? "—",
+                attempts: result.map { String($0.attempts) } ?? "—",
+                note: "alert \(routed.attributes["alert.name"] ?? "?") → route \(routed.attributes["route"] ?? "?")"))
+        }
+        for note in alerts.notes {
+            rows.append(Row(requestId: "(alert)", called: "—", outcome: "—", callSerialNo: "—", callStatus: "—", attempts: "—", note: note))
         }
         var outcomes: [String: Int] = [:]
         for result in latest.values { outcomes[result.outcome.rawValue, default: 0] += 1 }

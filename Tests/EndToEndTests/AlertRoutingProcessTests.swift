@@ -124,3 +124,57 @@ struct AlertRoutingProcessTests {
         }
     }
 }
+
+/// `aicc-notify route` (product §9): the requests an alert would make, as JSON
+/// lines `validate -` accepts; `--check` only loads the rules.
+@Suite("aicc-notify route")
+struct RouteCommandTests {
+    func rulesFile(_ text: String) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("rules-\(UUID().uuidString).yaml")
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return url
+    }
+
+    @Test func printsRequestsThatValidateAccepts() throws {
+        let rules = try rulesFile(AlertRoutingProcessTests.rules)
+        defer { try? FileManager.default.removeItem(at: rules) }
+        let payload = AlertRoutingProcessTests.payload([
+            AlertRoutingProcessTests.alert("DiskFull", team: "db"),
+            AlertRoutingProcessTests.alert("Old", team: "db", status: "resolved"),
+            AlertRoutingProcessTests.alert("Cpu", team: "ops"),
+        ])
+        let routed = try ProcessSupport.run(ProcessSupport.binary, ["route", "--rules", rules.path, "-"], stdin: Data(payload))
+        #expect(routed.status == 0, "\(routed.stderr)")
+        let lines = routed.stdout.split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(routed.stderr.contains("DiskFull: routed to 2 recipient(s)"))
+        #expect(routed.stderr.contains("Old: resolved"))
+        #expect(routed.stderr.contains("Cpu: no route matched"))
+        let validated = try ProcessSupport.run(ProcessSupport.binary, ["validate", "-"], stdin: Data(routed.stdout.utf8))
+        #expect(validated.status == 0, "\(validated.stdout)")
+        #expect(validated.stdout.contains("2 document(s) checked, 0 invalid"))
+        // The same alert gives the same requests (deterministic keys).
+        let again = try ProcessSupport.run(ProcessSupport.binary, ["route", "--rules", rules.path, "-"], stdin: Data(payload))
+        let keys = { (text: String) in text.split(separator: "\n").map { $0.components(separatedBy: #""idempotencyKey":""#)[1].prefix(38) } }
+        #expect(keys(again.stdout) == keys(routed.stdout))
+    }
+
+    @Test func checkLoadsOnlyAndNotAlertsExitOne() throws {
+        let good = try rulesFile(AlertRoutingProcessTests.rules)
+        let bad = try rulesFile(AlertRoutingProcessTests.rules.replacingOccurrences(of: "matchRegex", with: "x")
+            .replacingOccurrences(of: "match: {team: web}", with: "match: {team: web}\n    colour: red"))
+        defer {
+            try? FileManager.default.removeItem(at: good)
+            try? FileManager.default.removeItem(at: bad)
+        }
+        let ok = try ProcessSupport.run(ProcessSupport.binary, ["route", "--rules", good.path, "--check"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        let refused = try ProcessSupport.run(ProcessSupport.binary, ["route", "--rules", bad.path, "--check"])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.hasPrefix("aicc-notify: routing.invalid: ") && refused.stderr.contains("route 'web': unknown key 'colour'"),
+                "\(refused.stderr)")
+        let notAlerts = try ProcessSupport.run(ProcessSupport.binary, ["route", "--rules", good.path, "-"], stdin: Data("[1]".utf8))
+        #expect(notAlerts.status == 1)
+        #expect(notAlerts.stderr.hasPrefix("aicc-notify: alert."), "\(notAlerts.stderr)")
+    }
+}
