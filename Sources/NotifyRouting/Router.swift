@@ -47,7 +47,8 @@ public struct Router: Sendable {
         for (label, regex) in route.matchRegex {
             let text = alert.labels[label] ?? ""
             let range = NSRange(text.startIndex..., in: text)
-            guard let found = regex.firstMatch(in: text, range: range), found.range == range else { return false }
+            // Anchored as written: `^Disk` matches `DiskFull`, `Disk` matches `MyDiskFull` too.
+            guard regex.firstMatch(in: text, range: range) != nil else { return false }
         }
         return true
     }

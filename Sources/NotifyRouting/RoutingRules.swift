@@ -33,7 +33,8 @@ public struct RoutingRules: Sendable {
         /// `match`: label → value, every one equal.
         public var match: [String: String]
         /// `matchRegex`: label → regular expression, every one matching the
-        /// whole label value (anchored as written; a missing label is "").
+        /// label value, anchored only as written (`^(Disk|Postgres)` matches
+        /// `DiskFull`); a missing label is "".
         public var matchRegex: [String: NSRegularExpression]
         /// `call`: the recipients, rosters expanded, duplicates dropped, in order.
         public var recipients: [String]

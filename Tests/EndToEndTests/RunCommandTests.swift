@@ -39,7 +39,7 @@ struct RunCommandTests {
 /// each subcommand's `--help` lists is in its row.
 @Suite("README: the command table")
 struct CommandTableTests {
-    @Test(arguments: [["run"], ["demo"], ["kafka-mock"], ["simulate-aicc"], ["validate"], ["bench"], ["dlq", "replay"]])
+    @Test(arguments: [["run"], ["demo"], ["kafka-mock"], ["simulate-aicc"], ["validate"], ["route"], ["bench"], ["dlq", "replay"]])
     func everyOptionIsListed(command: [String]) throws {
         let help = try ProcessSupport.run(ProcessSupport.binary, command + ["--help"])
         #expect(help.status == 0)

@@ -15,7 +15,7 @@ let exampleRules = """
     routes:
       - name: db-critical
         match: {severity: critical, team: db}
-        matchRegex: {alertname: "^(Disk|Postgres).*"}
+        matchRegex: {alertname: "^(Disk|Postgres)"}
         call: ["roster:db-oncall", "+8613900000000"]
         priority: 1
         voice:
@@ -99,9 +99,11 @@ struct RouterTests {
         let warning = requests(alert(["alertname": "DiskFull", "severity": "warning", "team": "db"]))
         #expect(warning.map(\.called) == ["+8613800000001", "+8613700000007", "+8613700000000"])
         #expect(warning.map { $0.attributes["route"] } == ["db-audit", "db-audit", "everything-else"])
-        // The regex is anchored as written and must cover the whole value.
+        // The regex is anchored only as written: ^ holds, the rest of the value may follow.
         let other = requests(alert(["alertname": "MyDiskFull", "severity": "critical", "team": "db"]))
         #expect(other.first?.attributes["route"] == "db-audit")
+        let prefixed = requests(alert(["alertname": "PostgresReplicaLag", "severity": "critical", "team": "db"]))
+        #expect(prefixed.first?.attributes["route"] == "db-critical")
     }
 
     @Test func resolvedAndUnmatchedRingNobody() throws {
