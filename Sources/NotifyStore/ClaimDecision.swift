@@ -21,8 +21,11 @@ public enum ClaimDecision: Sendable, Hashable {
     ///
     /// In order:
     /// 1. no row, or a row past retention → a fresh claim → `claimed`;
-    /// 2. a different fingerprint → `conflict`;
-    /// 3. done, same request → `completed`;
+    /// 2. done, same request → `completed` (also when its content changed:
+    ///    a request has one result, and a redelivery republishes it — an
+    ///    Alertmanager repeat whose annotation now reads 96 % instead of 95 %
+    ///    is the same request);
+    /// 3. a different fingerprint → `conflict`;
     /// 4. done, other request, `failed` and not in doubt → released and
     ///    claimed afresh → `claimed`;
     /// 5. done, other request, otherwise → `duplicate`;
@@ -44,14 +47,14 @@ public enum ClaimDecision: Sendable, Hashable {
         guard let existing, !existing.isExpired(at: request.now, retention: retention) else {
             return .write(fresh, .claimed(fresh))
         }
+        if existing.state == .done && existing.requestId == request.requestId {
+            return .answer(.completed(existing))
+        }
         if existing.fingerprint != request.fingerprint {
             return .answer(.conflict(existing))
         }
         switch existing.state {
         case .done:
-            if existing.requestId == request.requestId {
-                return .answer(.completed(existing))
-            }
             if existing.outcome == .failed && !existing.inDoubt {
                 return .write(fresh, .claimed(fresh))
             }

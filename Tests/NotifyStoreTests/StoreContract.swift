@@ -24,6 +24,7 @@ struct StoreContract: Sendable {
         case releaseClaim
         case stormBudgetPerNumber, stormWindowSlides, stormSlotFreedByFailure, stormInDoubtCounts
         case stormTakeoverCountsOnce, stormConcurrentClaims, stormSweep
+        case redeliveryWithChangedContentIsCompleted
 
         var testDescription: String { self.rawValue }
     }
@@ -132,6 +133,7 @@ struct StoreContract: Sendable {
         case .stormTakeoverCountsOnce: stormTakeoverCountsOnce
         case .stormConcurrentClaims: stormConcurrentClaims
         case .stormSweep: stormSweep
+        case .redeliveryWithChangedContentIsCompleted: redeliveryWithChangedContentIsCompleted
         }
     }
 
@@ -566,6 +568,16 @@ struct StoreContract: Sendable {
         }
         // Past retention the keys and their slots are swept: 3 keys + 3 slots.
         #expect(try await store.sweep(now: at(retention.timeInterval + 10)) == 6)
+    }
+
+    /// A request has one result: the same requestId again, even with other
+    /// content, republishes it (another request with that content conflicts).
+    static func redeliveryWithChangedContentIsCompleted(_ store: any IdempotencyStore) async throws {
+        let done = try await complete(store, "r1", outcome: outcome(.accepted, serial: "S-1"))
+        let again = try await store.claim(request("r1", fingerprint: "fp-changed", owner: workerB, at: 5))
+        #expect(again.kind == "completed")
+        #expect(again.record == done)
+        #expect(try await store.claim(request("r2", fingerprint: "fp-changed", owner: workerB, at: 6)).kind == "conflict")
     }
 
     static func closed(_ store: any IdempotencyStore) async throws {

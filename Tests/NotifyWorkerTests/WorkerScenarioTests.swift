@@ -391,8 +391,12 @@ struct CallbackScenarioTests {
                 while try h.records(of: h.callbacksTopic).count < 40, ContinuousClock.now < deadline {
                     try await Task.sleep(for: .milliseconds(250))
                 }
-                // Let duplicates arrive, then count.
-                try await Task.sleep(for: .seconds(1))
+                // Let the duplicates arrive (every report is posted twice), then count.
+                let duplicatesDeadline = ContinuousClock.now + .seconds(20)
+                while h.simulator.stats.callbacksDelivered + h.simulator.stats.callbacksFailed < 80,
+                      ContinuousClock.now < duplicatesDeadline {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
 
                 // Forged or unknown callback URLs are refused and publish nothing.
                 let curl = try #require(which("curl"))
