@@ -13,7 +13,7 @@ extension JSONValue {
         case .bool(let value): out += value ? "true" : "false"
         case .number(let value):
             out += value == value.rounded() && abs(value) < 9.007_199_254_740_992e15 ? String(Int64(value)) : String(value)
-        case .string(let value): Self.appendString(value, to: &out)
+        case .string(let value): JSONText.appendString(value, to: &out)
         case .array(let values):
             out += "["
             for (index, value) in values.enumerated() {
@@ -25,15 +25,20 @@ extension JSONValue {
             out += "{"
             for (index, key) in members.keys.sorted().enumerated() {
                 if index > 0 { out += "," }
-                Self.appendString(key, to: &out)
+                JSONText.appendString(key, to: &out)
                 out += ":"
                 members[key]!.append(to: &out)
             }
             out += "}"
         }
     }
+}
 
-    private static func appendString(_ string: String, to out: inout String) {
+/// JSON text pieces shared by every JSON writer of the project (events, logs).
+public enum JSONText {
+    /// Appends `string` as a JSON string literal (RFC 8259 escaping; U+2028
+    /// and U+2029 escaped too, so that the text is also safe in JavaScript).
+    public static func appendString(_ string: String, to out: inout String) {
         out += "\""
         for scalar in string.unicodeScalars {
             switch scalar {

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// Runs a program to completion (posix_spawn and waitpid: Foundation's
 /// `Process.waitUntilExit` was seen to hang here once the program had

@@ -1,6 +1,7 @@
 public import Logging
 import NIOConcurrencyHelpers
 import Foundation
+import NotifyCore
 
 /// A swift-log handler that writes one JSON object per line (`log.format:
 /// json`): `ts` (RFC 3339, milliseconds, UTC), `level`, `label`, `msg`,
@@ -83,21 +84,7 @@ public struct JSONLogHandler: LogHandler {
 
     /// A JSON string literal (RFC 8259 escaping).
     static func appendString(_ string: String, to line: inout String) {
-        line += "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": line += "\\\""
-            case "\\": line += "\\\\"
-            case "\n": line += "\\n"
-            case "\r": line += "\\r"
-            case "\t": line += "\\t"
-            case let control where control.value < 0x20 || control.value == 0x7F || (0x2028...0x2029).contains(control.value):
-                line += "\\u" + String(repeating: "0", count: 4 - String(control.value, radix: 16).count) + String(control.value, radix: 16)
-            default:
-                line.unicodeScalars.append(scalar)
-            }
-        }
-        line += "\""
+        JSONText.appendString(string, to: &line)
     }
 
     private static func timestamp(_ date: Date) -> String {
