@@ -111,6 +111,49 @@ struct AlertRoutingProcessTests {
         }
     }
 
+    @Test("SIGKILL at random moments while 300 alerts are routed: every routed request has a result, no number rings twice")
+    func killedWhileRouting() async throws {
+        var simulator = AICCSimulator.Configuration()
+        simulator.latency = .milliseconds(30)
+        try await ProcessScenario.with(simulator: simulator) { s in
+            let rulesFile = s.logDirectory.appendingPathComponent("rules.yaml")
+            // Every alert to its own number (a roster of one per team), so that a second ring would show.
+            let teams = (0..<300).map { "t\($0)" }
+            var rules = "version: 1\ndefaults:\n  voice: [{text: \"{{labels.alertname}} for {{labels.team}}\"}]\nroutes:\n"
+            for (index, team) in teams.enumerated() {
+                rules += "  - name: \(team)\n    match: {team: \(team)}\n    call: [\"+86139\(String(format: "%08d", index))\"]\n"
+            }
+            try rules.write(to: rulesFile, atomically: true, encoding: .utf8)
+            try await s.produceRaw(teams.map { (key: $0, value: Array(Self.alert("Down", team: $0).utf8)) }, topic: ProcessScenario.alertsTopic)
+            let environment = s.environment(["AICC_NOTIFY_ROUTING_FILE": rulesFile.path, "AICC_NOTIFY_KAFKA_GROUP_ID": "routing-kill"])
+            var random = SystemRandomNumberGenerator()
+            for round in 0..<3 where try s.distinctResults().count < teams.count {
+                let before = try s.distinctResults().count
+                let worker = try s.startWorker(environment)
+                try await s.waitUntil("round \(round) makes progress", timeout: .seconds(60)) {
+                    try s.distinctResults().count > before
+                }
+                try await Task.sleep(for: .milliseconds(Int.random(in: 0...300, using: &random)))
+                worker.signal(SIGKILL)
+                _ = worker.waitForExit(timeout: 10)
+            }
+            let last = try s.startWorker(environment)
+            try await s.waitUntil("every alert's request has a result", timeout: .seconds(120)) {
+                try s.distinctResults().count == teams.count
+            }
+            last.signal(SIGTERM)
+            #expect(last.waitForExit(timeout: 30) == 0)
+            let stats = s.simulator.stats
+            for index in teams.indices {
+                #expect(stats.calls(to: "+86139\(String(format: "%08d", index))") <= 1, "t\(index) rang twice")
+            }
+            let results = try s.distinctResults()
+            #expect(results.values.allSatisfy { $0.requestId.hasPrefix("alert:") })
+            // A claim whose call was under way when the worker died is reported, not called again.
+            #expect(results.values.allSatisfy { $0.outcome == .accepted || $0.outcome == .indeterminate })
+        }
+    }
+
     @Test("A rules file that does not load stops run at start: exit 2, naming the route")
     func badRulesStopTheStart() async throws {
         try await ProcessScenario.with(simulator: .init()) { s in
