@@ -7,8 +7,8 @@ public struct Router: Sendable {
     /// The rules.
     public let rules: RoutingRules
 
+    /// A router over loaded rules (loading registered the templates' content type).
     public init(rules: RoutingRules) {
-        AlertTemplating.registerContentType()
         self.rules = rules
     }
 
@@ -127,7 +127,6 @@ enum AlertTemplating {
     /// empty), empty texts dropped, and the last text cut so that the
     /// encoded content fits AICC's 1000 characters.
     static func render(_ voice: [RoutingRules.VoiceTemplate], alert: Alert, route: String) -> [VoiceSegment] {
-        registerContentType()
         let context: [String: Any] = [
             "labels": alert.labels, "annotations": alert.annotations, "status": alert.status,
             "startsAt": alert.startsAt, "fingerprint": alert.identity, "route": route,
@@ -142,13 +141,12 @@ enum AlertTemplating {
         }
         if segments.isEmpty { segments = [.text(alert.labels["alertname"].map { "Alert \($0)" } ?? "Alert")] }
         let limit = ContractLimits.voiceContentMaxLength
-        var length = VoiceContent.segments(segments).encoded.unicodeScalars.count
+        let length = VoiceContent.segments(segments).encoded.unicodeScalars.count
         if length > limit, let last = segments.lastIndex(where: { if case .text = $0 { true } else { false } }),
            case .text(let text) = segments[last]
         {
             let keep = max(1, text.unicodeScalars.count - (length - limit))
             segments[last] = .text(String(String.UnicodeScalarView(text.unicodeScalars.prefix(keep))))
-            length = VoiceContent.segments(segments).encoded.unicodeScalars.count
         }
         return segments
     }

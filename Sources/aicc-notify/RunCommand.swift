@@ -43,7 +43,7 @@ struct RunCommand: AsyncParsableCommand {
         case .failed(let error as ConfigurationError):
             Self.exit(2, "\(error.code): \(error)")
         case .failed(let error):
-            Self.exit(1, Self.describe(error))
+            Self.exit(1, WorkerFailure(error).description)
         }
         logger.info("worker starting", metadata: [
             "kafka.bootstrap": "\(configuration.kafka.bootstrapServers)", "kafka.group": "\(configuration.kafka.groupID)",
@@ -65,7 +65,7 @@ struct RunCommand: AsyncParsableCommand {
             try await ServiceGroup(configuration: groupConfiguration).run()
         } catch {
             logger.critical("worker failed", metadata: ["error.code": "\(WorkerFailure(error).code)"])
-            Self.exit(1, Self.describe(error))
+            Self.exit(1, WorkerFailure(error).description)
         }
         watchdog.disarm()
         logger.info("worker stopped")
@@ -100,9 +100,6 @@ struct RunCommand: AsyncParsableCommand {
         }
     }
 
-    static func describe(_ error: any Error) -> String {
-        WorkerFailure(error).description
-    }
 
     /// Writes `aicc-notify: <message>` (when given) to standard error and exits.
     static func exit(_ status: Int32, _ message: String?) -> Never {

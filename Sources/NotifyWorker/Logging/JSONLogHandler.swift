@@ -30,10 +30,7 @@ public struct JSONLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var merged = self.metadata
-        if let provided = self.metadataProvider?.get() { merged.merge(provided) { _, new in new } }
-        if let eventMetadata = event.metadata { merged.merge(eventMetadata) { _, new in new } }
-        if let error = event.error, merged["error"] == nil { merged["error"] = "\(error)" }
+        let merged = event.mergedMetadata(handler: self.metadata, provider: self.metadataProvider)
 
         var line = "{\"ts\":"
         JSONLogHandler.appendString(JSONLogHandler.timestamp(Date()), to: &line)
@@ -98,4 +95,16 @@ public struct JSONLogHandler: LogHandler {
     }
 
     private static let writeLock = NIOLock()
+}
+
+extension LogEvent {
+    /// What both of the worker's handlers write: the handler's metadata, then
+    /// the provider's, then the event's (later wins), and the error under `error`.
+    func mergedMetadata(handler: Logger.Metadata, provider: Logger.MetadataProvider?) -> Logger.Metadata {
+        var merged = handler
+        if let provided = provider?.get() { merged.merge(provided) { _, new in new } }
+        if let eventMetadata = self.metadata { merged.merge(eventMetadata) { _, new in new } }
+        if let error = self.error, merged["error"] == nil { merged["error"] = "\(error)" }
+        return merged
+    }
 }

@@ -34,10 +34,7 @@ public struct TextLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var merged = self.metadata
-        if let provided = self.metadataProvider?.get() { merged.merge(provided) { _, new in new } }
-        if let eventMetadata = event.metadata { merged.merge(eventMetadata) { _, new in new } }
-        if let error = event.error, merged["error"] == nil { merged["error"] = "\(error)" }
+        let merged = event.mergedMetadata(handler: self.metadata, provider: self.metadataProvider)
 
         var line = Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(Date())
         line += " " + event.level.rawValue + " " + self.label + ": "
