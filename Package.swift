@@ -41,6 +41,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.25.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.25.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.2.0"),
+        .package(url: "https://github.com/swift-otel/swift-w3c-trace-context.git", from: "1.0.0"),
+        // OTLP/HTTP only: the gRPC exporter (and grpc-swift) is not built.
+        .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.0.0", traits: ["OTLPHTTP"]),
     ],
     targets: [
         // MARK: Kafka adapter (librdkafka)
@@ -80,6 +84,7 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -118,6 +123,7 @@ let package = Package(
                 "NotifyRouting",
                 "NotifyStore",
                 "NotifyStorePostgres",
+                "NotifyTracing",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -131,11 +137,26 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Trace context (W3C) and span export (OTLP/HTTP)
+        .target(
+            name: "NotifyTracing",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "OTel", package: "swift-otel"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Alert routing: rules, alerts, templates (no I/O)
         .target(
             name: "NotifyRouting",
             dependencies: [
                 "NotifyCore",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -244,6 +265,7 @@ let package = Package(
                 "NotifyBench",
                 "NotifyDemo",
                 "NotifyRouting",
+                "NotifyTracing",
                 "NotifyWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -307,6 +329,7 @@ let package = Package(
             dependencies: [
                 "AICCSimulator",
                 "AICCWire",
+                "NotifyDemo",
                 "NotifyHTTP",
                 "Kafka",
                 "NotifyWorker",
@@ -321,6 +344,18 @@ let package = Package(
         .testTarget(
             name: "NotifyRoutingTests",
             dependencies: ["NotifyCore", "NotifyRouting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "NotifyTracingTests",
+            dependencies: [
+                "NotifyTracing",
+                "TestServers",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -89,7 +89,9 @@ extension AICCClient {
                 on: self.httpClient,
                 timeout: self.configuration.timeout,
                 maxBodySize: self.configuration.maxResponseBodySize,
-                logger: logger
+                logger: logger,
+                tracer: self.tracer,
+                operation: "createVoiceNotification"
             )
         } catch {
             let delivery: AICCError.Delivery = error.requestSent ? .inDoubt : .notSent

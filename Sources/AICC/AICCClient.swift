@@ -1,6 +1,7 @@
 public import AsyncHTTPClient
 public import Logging
 public import NIOCore
+public import Tracing
 
 /// A client of Huawei AICC's voice notification API (aicc-api.md §1–2).
 ///
@@ -22,6 +23,7 @@ public final class AICCClient: Sendable {
     let rateLimiter: RateLimiter
     let tokenURL: String
     let createURL: String
+    let tracer: any Tracer
 
     /// Creates a client.
     /// - Parameters:
@@ -32,13 +34,17 @@ public final class AICCClient: Sendable {
     ///     client makes for its token cache (first fetch and refreshes, not
     ///     ``probe(logger:)``), with whether it produced a token; for metrics.
     ///     Default: none.
+    ///   - tracer: Whose client spans the calls made inside a traced task are
+    ///     (product §11). Default: none (`NoOpTracer`).
     /// - Throws: ``AICCError`` with code `aicc.configuration.invalid`.
     public init(
         configuration: Configuration,
         eventLoopGroup: any EventLoopGroup = HTTPClient.defaultEventLoopGroup,
         backgroundLogger: Logger,
-        onTokenFetch: (@Sendable (_ succeeded: Bool) -> Void)? = nil
+        onTokenFetch: (@Sendable (_ succeeded: Bool) -> Void)? = nil,
+        tracer: any Tracer = NoOpTracer()
     ) throws {
+        self.tracer = tracer
         var base = configuration.baseURL
         while base.hasSuffix("/") { base.removeLast() }
         guard base.hasPrefix("http://") || base.hasPrefix("https://"), base.count > "https://".count else {
@@ -70,6 +76,7 @@ public final class AICCClient: Sendable {
 
         let fetcher = TokenFetcher(
             httpClient: self.httpClient,
+            tracer: tracer,
             url: self.tokenURL,
             appKey: configuration.appKey,
             appSecret: configuration.appSecret,

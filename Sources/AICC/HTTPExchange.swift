@@ -1,8 +1,10 @@
 import AsyncHTTPClient
+import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
+import Tracing
 
 /// The answer to one HTTP exchange.
 struct HTTPExchangeResponse: Sendable {
@@ -29,7 +31,64 @@ struct HTTPExchangeFailure: Error, Sendable {
 /// moment the request head was written. That moment splits "certainly not sent"
 /// (connect errors, time spent waiting for a connection) from "sent, no answer"
 /// (in doubt), which the async `execute` API cannot tell apart on a deadline.
+///
+/// Inside a traced task (a request being dispatched) the exchange is a client
+/// span of `tracer` (product §11), named and described by OpenTelemetry's HTTP
+/// conventions: `POST /path`, `http.request.method`, `url.full` (no query),
+/// `server.address`, `server.port`, `http.response.status_code`, `error.type`,
+/// and `aicc.operation`. Headers and bodies (credentials, tokens, the called
+/// number) never reach a span. Outside one (the probe) there is no span.
 func performExchange(
+    _ request: HTTPClient.Request,
+    on client: HTTPClient,
+    timeout: Duration,
+    maxBodySize: Int,
+    logger: Logger,
+    tracer: any Tracer,
+    operation: String
+) async throws(HTTPExchangeFailure) -> HTTPExchangeResponse {
+    guard let parent = InstrumentationContext.current else {
+        return try await performExchange(request, on: client, timeout: timeout, maxBodySize: maxBodySize, logger: logger)
+    }
+    let path = request.url.path
+    let span = tracer.startAnySpan("\(request.method.rawValue) \(path)", context: parent, ofKind: .client)
+    defer { span.end() }
+    span.updateAttributes { attributes in
+        attributes["http.request.method"] = request.method.rawValue
+        attributes["url.full"] = "\(request.scheme)://\(request.host):\(request.port)\(path)"
+        attributes["url.template"] = path
+        attributes["server.address"] = request.host
+        attributes["server.port"] = request.port
+        attributes["aicc.operation"] = operation
+    }
+    do {
+        let response = try await performExchange(request, on: client, timeout: timeout, maxBodySize: maxBodySize, logger: logger)
+        span.attributes["http.response.status_code"] = response.status
+        if response.status >= 400 {
+            span.attributes["error.type"] = "\(response.status)"
+            span.setStatus(SpanStatus(code: .error))
+        }
+        return response
+    } catch {
+        span.attributes["error.type"] = error.reason.errorType
+        span.attributes["aicc.request_sent"] = error.requestSent
+        span.setStatus(SpanStatus(code: .error))
+        throw error
+    }
+}
+
+extension HTTPExchangeFailure.Reason {
+    /// `error.type` of a span.
+    var errorType: String {
+        switch self {
+        case .timedOut: "timeout"
+        case .cancelled: "cancelled"
+        case .transport: "transport"
+        }
+    }
+}
+
+private func performExchange(
     _ request: HTTPClient.Request,
     on client: HTTPClient,
     timeout: Duration,

@@ -3,10 +3,13 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import Tracing
 
 /// One `tokenByAkSk` exchange (aicc-api.md §1).
 struct TokenFetcher: Sendable {
     let httpClient: HTTPClient
+    /// Whose spans the token requests are (product §11).
+    let tracer: any Tracer
     let url: String
     let appKey: String
     let appSecret: String
@@ -43,7 +46,9 @@ struct TokenFetcher: Sendable {
         logger.debug("AICC token request", metadata: ["aicc.tokenLifetime": "\(requestedSeconds)"])
         let response: HTTPExchangeResponse
         do {
-            response = try await performExchange(request, on: self.httpClient, timeout: self.timeout, maxBodySize: self.maxBodySize, logger: logger)
+            response = try await performExchange(
+                request, on: self.httpClient, timeout: self.timeout, maxBodySize: self.maxBodySize, logger: logger,
+                tracer: self.tracer, operation: "tokenByAkSk")
         } catch {
             // Whatever happened to a token request, no notification was sent.
             let code: AICCError.Code = error.reason == .cancelled ? .cancelled : (error.requestSent ? .authUnavailable : .connect)

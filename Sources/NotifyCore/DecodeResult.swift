@@ -27,8 +27,8 @@ public struct DecodeResult: Sendable, Hashable {
     public var errors: [ContractError]
     /// The request id when one could be read: the document's `requestId` when
     /// it is a non-empty string (valid or not), else the CloudEvent id (it
-    /// stands in for a missing `requestId`). Never set for a CloudEvent of a
-    /// type not accepted.
+    /// stands in for a missing `requestId`). For a CloudEvent refused for its
+    /// type (`kafka.cloudEvents.types`), the CloudEvent id.
     public var requestId: String?
     /// The idempotency key to key a result with: a non-empty string
     /// `idempotencyKey`, else ``requestId``.
@@ -87,13 +87,24 @@ public struct CloudEventInfo: Sendable, Hashable {
     public var type: String
     /// `specversion`.
     public var specVersion: String
+    /// Structured mode: the event's `traceparent` attribute (CloudEvents'
+    /// distributed-tracing extension), when it is a string; unchecked. Binary
+    /// mode carries it as the `ce_traceparent` header instead.
+    public var traceParent: String?
+    /// Structured mode: the event's `tracestate` attribute.
+    public var traceState: String?
 
     /// Creates the envelope description.
-    public init(mode: Mode, id: String, source: String, type: String, specVersion: String) {
+    public init(
+        mode: Mode, id: String, source: String, type: String, specVersion: String,
+        traceParent: String? = nil, traceState: String? = nil
+    ) {
         self.mode = mode
         self.id = id
         self.source = source
         self.type = type
         self.specVersion = specVersion
+        self.traceParent = traceParent
+        self.traceState = traceState
     }
 }

@@ -105,6 +105,9 @@ public struct DispatchMachine: Sendable {
     public var callSlotsInUse: Int { slotsInUse }
     /// Whether AICC is considered out (report not ready).
     public var isOutage: Bool { breaker.isOpen }
+
+    /// Whether the record is still in the worker (not finished, not dropped).
+    public func isTracking(_ id: RecordID) -> Bool { entries[id] != nil }
     /// Where each partition would commit now.
     public func commitPosition(_ partition: TopicPartition) -> Int64? { offsets.commitPosition(partition) }
 

@@ -9,7 +9,9 @@ import Foundation
 /// JSON syntax (`decode.json`, `decode.duplicate_key`), object
 /// (`decode.not_object`), then the notification-request rules (`validation.*`).
 public struct RequestDecoder: Sendable {
-    /// The CloudEvent `type` accepted by default.
+    /// The CloudEvent `type` this project's own producers (the demo, the
+    /// router's documentation) use. Any `type` is accepted unless
+    /// ``Configuration/acceptedCloudEventTypes`` restricts them (product §3).
     public static let defaultCloudEventType = "com.aicc-notify.notification.request.v1"
 
     /// Decoder settings.
@@ -18,14 +20,18 @@ public struct RequestDecoder: Sendable {
         public var maxBytes: Int
         /// Deepest accepted JSON nesting (default 32; the root is level 1).
         public var maxDepth: Int
-        /// CloudEvent `type`s whose data is a notification-request.
-        public var acceptedCloudEventTypes: Set<String>
+        /// CloudEvent `type`s accepted as notification-requests
+        /// (`kafka.cloudEvents.types`). Default `nil`: any type whose data is
+        /// a request (producers name their own types, product §3). An event
+        /// refused for its type is `undecodable` (dead-lettered) and, its id
+        /// being readable, also gets a `rejected` result under that id.
+        public var acceptedCloudEventTypes: Set<String>?
 
         /// Creates a configuration; the defaults are the contract's.
         public init(
             maxBytes: Int = ContractLimits.maxBytes,
             maxDepth: Int = ContractLimits.maxDepth,
-            acceptedCloudEventTypes: Set<String> = [RequestDecoder.defaultCloudEventType]
+            acceptedCloudEventTypes: Set<String>? = nil
         ) {
             self.maxBytes = maxBytes
             self.maxDepth = maxDepth
@@ -94,9 +100,6 @@ public struct RequestDecoder: Sendable {
         if let specVersion, specVersion != "1.0" {
             errors.append(ContractError(.cloudEventsSpecVersion, path: "", message: "ce_specversion must be 1.0"))
         }
-        if let type, !configuration.acceptedCloudEventTypes.contains(type) {
-            errors.append(ContractError(.cloudEventsType, path: "", message: "CloudEvent type is not one this worker accepts: \(Self.clip(type))"))
-        }
         if let contentType = record.header(named: "content-type")?.value {
             let text = String(validating: contentType, as: UTF8.self) ?? ""
             if !Self.isJSONMediaType(Self.mediaType(text)) {
@@ -108,6 +111,7 @@ public struct RequestDecoder: Sendable {
             return DecodeResult(kind: .undecodable, errors: errors)
         }
         let info = CloudEventInfo(mode: .binary, id: id, source: source, type: type, specVersion: specVersion)
+        if let refused = self.refusedType(info, path: "") { return refused }
         return decodeData(record.value, cloudEvent: info)
     }
 
@@ -131,9 +135,6 @@ public struct RequestDecoder: Sendable {
         let type = attribute("type", .cloudEventsType)
         if let specVersion, specVersion != "1.0" {
             errors.append(ContractError(.cloudEventsSpecVersion, path: "/specversion", message: "specversion must be 1.0"))
-        }
-        if let type, !configuration.acceptedCloudEventTypes.contains(type) {
-            errors.append(ContractError(.cloudEventsType, path: "/type", message: "CloudEvent type is not one this worker accepts: \(Self.clip(type))"))
         }
         if let contentType = envelope["datacontenttype"] {
             guard case .string(let text) = contentType, Self.isJSONMediaType(Self.mediaType(text)) else {
@@ -162,7 +163,10 @@ public struct RequestDecoder: Sendable {
         guard errors.isEmpty, let specVersion, let id, let source, let type else {
             return DecodeResult(kind: .undecodable, errors: errors)
         }
-        let info = CloudEventInfo(mode: .structured, id: id, source: source, type: type, specVersion: specVersion)
+        var info = CloudEventInfo(mode: .structured, id: id, source: source, type: type, specVersion: specVersion)
+        if case .string(let traceParent)? = envelope["traceparent"] { info.traceParent = traceParent }
+        if case .string(let traceState)? = envelope["tracestate"] { info.traceState = traceState }
+        if let refused = self.refusedType(info, path: "/type") { return refused }
         if let dataBytes {
             return decodeData(dataBytes, cloudEvent: info)
         }
@@ -232,6 +236,16 @@ public struct RequestDecoder: Sendable {
             return DecodeResult(kind: .invalid, errors: failure.errors, requestId: requestId,
                                 idempotencyKey: idempotencyKey, attributes: attributes, cloudEvent: cloudEvent)
         }
+    }
+
+    /// An otherwise well-formed CloudEvent whose `type` is not in
+    /// `kafka.cloudEvents.types`: undecodable (dead-lettered, its data not
+    /// read), with its id as the request id of a `rejected` result (§3, §4).
+    private func refusedType(_ info: CloudEventInfo, path: String) -> DecodeResult? {
+        guard let accepted = configuration.acceptedCloudEventTypes, !accepted.contains(info.type) else { return nil }
+        return undecodable(
+            .cloudEventsType, path, "CloudEvent type is not one this worker accepts (kafka.cloudEvents.types): \(Self.clip(info.type))",
+            requestIdFallback: info)
     }
 
     private func undecodable(_ code: ContractErrorCode, _ path: String, _ message: String, requestIdFallback: CloudEventInfo? = nil) -> DecodeResult {

@@ -50,7 +50,12 @@ public struct Demo: Sendable {
     public struct Report: Sendable {
         public var rows: [Row]
         public var outcomes: [String: Int]
+        /// Source records dead-lettered, each counted once however many
+        /// copies of its dead letter arrived.
         public var deadLettered: Int
+        /// Dead-letter copies beyond the first of their source record: a
+        /// dead letter produced again after a rebalance (Kafka's at-least-once).
+        public var deadLetterResends: Int = 0
         /// Call-status events published (one per accepted call).
         public var callStatuses: Int
         public var simulatorCalls: Int
@@ -282,8 +287,23 @@ public struct Demo: Sendable {
 
     struct Collected: Sendable {
         var results: [NotificationResult]
-        var deadLetters: [KafkaConsumerMessage]
+        /// Dead-letter records by their source record
+        /// (`dlq.source.topic/partition/offset`): copies count once.
+        var deadLetters: [String: KafkaConsumerMessage]
+        /// Copies beyond the first of a source record's dead letter.
+        var deadLetterResends = 0
         var statuses: [CallStatusEvent] = []
+
+        /// Counts a dead letter by its source record.
+        mutating func deadLettered(_ message: KafkaConsumerMessage) {
+            func header(_ name: String) -> String? {
+                message.headers.first { $0.key == name }?.value.map { String(decoding: $0, as: UTF8.self) }
+            }
+            let source = [DeadLetterHeader.sourceTopic, DeadLetterHeader.sourcePartition, DeadLetterHeader.sourceOffset]
+                .map { header($0) ?? "?" }.joined(separator: "/")
+            let key = source == "?/?/?" ? "dlq/\(message.partition)/\(message.offset)" : source
+            if self.deadLetters.updateValue(message, forKey: key) != nil { self.deadLetterResends += 1 }
+        }
     }
 
     private func collect(
@@ -305,7 +325,7 @@ public struct Demo: Sendable {
                 if !Task.isCancelled { consumer.triggerGracefulShutdown() }
                 return nil
             }
-            var collected = Collected(results: [], deadLetters: [])
+            var collected = Collected(results: [], deadLetters: [:])
             var lastReport = ContinuousClock.now
             for await event in consumer.events {
                 switch event {
@@ -318,7 +338,7 @@ public struct Demo: Sendable {
                         collected.statuses.append(status)
                     }
                 case .message(let message):
-                    collected.deadLetters.append(message)
+                    collected.deadLettered(message)
                 case .partitionsRevoked(let revocation):
                     revocation.acknowledge()
                 default:
@@ -392,7 +412,7 @@ public struct Demo: Sendable {
         let calls = simulator.calls
         let simulatorAccepted = Set(calls.compactMap { $0.answer == "accepted" ? $0.callSerialNo : nil })
         return Report(
-            rows: rows, outcomes: outcomes, deadLettered: collected.deadLetters.count,
+            rows: rows, outcomes: outcomes, deadLettered: collected.deadLetters.count, deadLetterResends: collected.deadLetterResends,
             callStatuses: Set(collected.statuses.map(\.callSerialNo)).count, simulatorCalls: calls.count,
             simulatorAccepted: simulatorAccepted.count, matchesSimulator: accepted == simulatorAccepted, elapsed: elapsed)
     }
@@ -437,7 +457,10 @@ extension Demo.Report {
         let seconds = Double(self.elapsed.components.seconds) + Double(self.elapsed.components.attoseconds) / 1e18
         lines.append("")
         lines.append(
-            "summary: \(self.outcomes.values.reduce(0, +)) requests: \(outcomes); \(self.deadLettered) dead-lettered; "
+            "summary: \(self.outcomes.values.reduce(0, +)) requests: \(outcomes); \(self.deadLettered) dead-lettered"
+                + (self.deadLetterResends > 0
+                    ? " (\(self.deadLetterResends) dead letter(s) seen again after a rebalance: Kafka's at-least-once, counted once)" : "")
+                + "; "
                 + "\(self.callStatuses) call-status events; "
                 + "the simulator recorded \(self.simulatorCalls) calls, \(self.simulatorAccepted) accepted; "
                 + "results \(self.matchesSimulator ? "match" : "DO NOT match") the simulator; "

@@ -1,3 +1,4 @@
+import Crypto
 public import Foundation
 import Mustache
 public import NotifyCore
@@ -6,10 +7,19 @@ public import NotifyCore
 public struct Router: Sendable {
     /// The rules.
     public let rules: RoutingRules
+    /// `routing.keySecret`: with it, a routed request's key is an HMAC under
+    /// it (see ``RoutedRequest/idempotencyKey``).
+    let keySecret: SymmetricKey?
 
     /// A router over loaded rules (loading registered the templates' content type).
-    public init(rules: RoutingRules) {
+    ///
+    /// - Parameter keySecret: `routing.keySecret` (product §9), the key of
+    ///   the HMAC that makes routed requests' idempotency keys. Default `nil`:
+    ///   a plain SHA-256, as before the setting existed (the keys of existing
+    ///   deployments stay as they were).
+    public init(rules: RoutingRules, keySecret: String? = nil) {
         self.rules = rules
+        self.keySecret = keySecret.map { SymmetricKey(data: Array($0.utf8)) }
     }
 
     /// What became of one alert.
@@ -32,7 +42,9 @@ public struct Router: Sendable {
             matchedAny = true
             let segments = AlertTemplating.render(route.voice, alert: alert, route: route.name)
             for recipient in route.recipients {
-                requests.append(RoutedRequest(alert: alert, route: route, recipient: recipient, segments: segments, recordTime: recordTime))
+                requests.append(RoutedRequest(
+                    alert: alert, route: route, recipient: recipient, segments: segments, recordTime: recordTime,
+                    keySecret: self.keySecret))
             }
             if !route.continues { break }
         }
@@ -58,9 +70,15 @@ public struct Router: Sendable {
 public struct RoutedRequest: Sendable, Equatable {
     /// `requestId` = `idempotencyKey`: a deterministic function of the
     /// alert's identity, its `startsAt`, the route and the recipient, with no
-    /// phone number in it (`alert:` + 32 hex digits of SHA-256): a repeat or a
+    /// phone number in it (`alert:` + 32 hex digits): a repeat or a
     /// redelivery of the same firing makes the same request (never rings
     /// twice); a new firing (new `startsAt`) a new one.
+    ///
+    /// The digits are HMAC-SHA256 under `routing.keySecret` when it is set,
+    /// so that someone who knows the other inputs cannot brute-force the
+    /// number back from a key; without it, SHA-256 (the keys before the
+    /// setting existed). Setting or changing the secret changes every key: a
+    /// firing routed before the change and repeated after it rings again.
     public var idempotencyKey: String
     public var called: String
     public var segments: [VoiceSegment]
@@ -68,10 +86,19 @@ public struct RoutedRequest: Sendable, Equatable {
     public var expiresAt: Date?
     public var attributes: [String: String]
 
-    init(alert: Alert, route: RoutingRules.Route, recipient: String, segments: [VoiceSegment], recordTime: Date) {
+    init(
+        alert: Alert, route: RoutingRules.Route, recipient: String, segments: [VoiceSegment], recordTime: Date,
+        keySecret: SymmetricKey? = nil
+    ) {
         let identity = [alert.identity, alert.startsAt, route.name, recipient]
             .map { "\($0.utf8.count):\($0)" }.joined(separator: "\n")
-        self.idempotencyKey = "alert:" + String(SHA256Digest.hexDigest(Array(("aicc-notify.route.v1\n" + identity).utf8)).prefix(32))
+        let message = Array(("aicc-notify.route.v1\n" + identity).utf8)
+        if let keySecret {
+            let mac = HMAC<SHA256>.authenticationCode(for: message, using: keySecret)
+            self.idempotencyKey = "alert:" + String(mac.map { String(format: "%02x", $0) }.joined().prefix(32))
+        } else {
+            self.idempotencyKey = "alert:" + String(SHA256Digest.hexDigest(message).prefix(32))
+        }
         self.called = recipient
         self.segments = segments
         self.priority = route.priority

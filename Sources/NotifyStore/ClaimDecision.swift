@@ -42,7 +42,8 @@ public enum ClaimDecision: Sendable, Hashable {
     public static func decide(existing: StoredRecord?, request: ClaimRequest, retention: Duration) -> ClaimDecision {
         let fresh = StoredRecord(
             key: request.key, requestId: request.requestId, fingerprint: request.fingerprint, state: .claimed,
-            owner: request.owner, leaseExpiresAt: request.leaseExpiresAt, claimedAt: request.now
+            owner: request.owner, leaseExpiresAt: request.leaseExpiresAt, claimedAt: request.now,
+            traceParent: request.traceParent, traceState: request.traceState
         )
         guard let existing, !existing.isExpired(at: request.now, retention: retention) else {
             return .write(fresh, .claimed(fresh))

@@ -22,12 +22,21 @@ public struct ClaimRequest: Sendable, Hashable {
     /// The called number's storm budget, when it applies to this request
     /// (product §10); `nil`: not held to one (off, or a bypass priority).
     public var storm: StormClaim?
+    /// The W3C `traceparent` of the dispatch that claims (product §11),
+    /// kept with the claim so that a status report arriving later, on any
+    /// replica, continues its trace.
+    public var traceParent: String?
+    /// The W3C `tracestate` that goes with ``traceParent``.
+    public var traceState: String?
 
     /// Creates a claim request.
     public init(
         key: String, requestId: String, fingerprint: String, owner: StoreOwner,
-        leaseDuration: Duration, now: Date, takeOverInDoubt: Bool, storm: StormClaim? = nil
+        leaseDuration: Duration, now: Date, takeOverInDoubt: Bool, storm: StormClaim? = nil,
+        traceParent: String? = nil, traceState: String? = nil
     ) {
+        self.traceParent = traceParent
+        self.traceState = traceState
         self.key = key
         self.requestId = requestId
         self.fingerprint = fingerprint

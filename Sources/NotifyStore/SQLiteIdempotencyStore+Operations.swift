@@ -8,7 +8,7 @@ extension SQLiteIdempotencyStore {
     private static let selectByKey = "SELECT \(SQLiteSchema.recordColumns) FROM idempotency_keys WHERE key = ?"
     private static let upsert = """
         INSERT OR REPLACE INTO idempotency_keys (\(SQLiteSchema.recordColumns))
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
     /// The owner guard shared by the claim-holder operations (binds: key, worker, incarnation).
     private static let ownedClaim = "key = ? AND state = 'claimed' AND owner_worker = ? AND owner_incarnation = ?"
@@ -16,7 +16,7 @@ extension SQLiteIdempotencyStore {
     /// A key's first claim in one statement: the row is inserted unless one exists.
     private static let insertIfAbsent = """
         INSERT INTO idempotency_keys (\(SQLiteSchema.recordColumns))
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (key) DO NOTHING RETURNING key
         """
 

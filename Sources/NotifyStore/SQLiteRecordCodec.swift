@@ -24,6 +24,8 @@ enum SQLiteRecordCodec {
             record.callSerialNo.map { SQLiteData.text($0) } ?? SQLiteData.null,
             record.result.map { SQLiteData.blob(ByteBuffer(bytes: $0)) } ?? SQLiteData.null,
             record.completedAt.map { SQLiteData.integer(StoreTime.millis($0)) } ?? SQLiteData.null,
+            record.traceParent.map { SQLiteData.text($0) } ?? SQLiteData.null,
+            record.traceState.map { SQLiteData.text($0) } ?? SQLiteData.null,
         ]
     }
 
@@ -76,7 +78,9 @@ enum SQLiteRecordCodec {
             outcome: outcome,
             callSerialNo: optionalText("call_serial_no"),
             result: result,
-            completedAt: optionalInteger("completed_at").map(StoreTime.date)
+            completedAt: optionalInteger("completed_at").map(StoreTime.date),
+            traceParent: optionalText("trace_parent"),
+            traceState: optionalText("trace_state")
         )
     }
 

@@ -53,6 +53,12 @@ enum SQLiteSchema {
             "CREATE INDEX storm_slots_key ON storm_slots (key)",
             "CREATE INDEX storm_slots_placed_at ON storm_slots (placed_at)",
         ]),
+        // Trace context (product §11): the claiming dispatch's W3C trace
+        // context, the parent of the key's call-status events.
+        Migration(version: 3, statements: [
+            "ALTER TABLE idempotency_keys ADD COLUMN trace_parent TEXT",
+            "ALTER TABLE idempotency_keys ADD COLUMN trace_state TEXT",
+        ]),
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }
@@ -67,6 +73,7 @@ enum SQLiteSchema {
     /// The record columns, in the order ``SQLiteRecordCodec`` reads them by name.
     static let recordColumns = """
         key, request_id, fingerprint, state, owner_worker, owner_incarnation, lease_expires_at, claimed_at, \
-        attempts, call_pending, in_doubt, in_doubt_takeover, outcome, call_serial_no, result, completed_at
+        attempts, call_pending, in_doubt, in_doubt_takeover, outcome, call_serial_no, result, completed_at, \
+        trace_parent, trace_state
         """
 }

@@ -46,14 +46,21 @@ public struct StoredRecord: Sendable, Hashable {
     public var result: [UInt8]?
     /// When the outcome was reached, once done.
     public var completedAt: Date?
+    /// The W3C `traceparent` of the dispatch that holds (or held) the claim:
+    /// the parent of its call-status events (product §11).
+    public var traceParent: String?
+    /// The W3C `tracestate` that goes with ``traceParent``.
+    public var traceState: String?
 
     /// Creates a record.
     public init(
         key: String, requestId: String, fingerprint: String, state: State, owner: StoreOwner,
         leaseExpiresAt: Date?, claimedAt: Date, attempts: Int = 0, callPending: Bool = false, inDoubt: Bool = false,
         inDoubtTakeover: Bool = false, outcome: NotificationResult.Outcome? = nil, callSerialNo: String? = nil,
-        result: [UInt8]? = nil, completedAt: Date? = nil
+        result: [UInt8]? = nil, completedAt: Date? = nil, traceParent: String? = nil, traceState: String? = nil
     ) {
+        self.traceParent = traceParent
+        self.traceState = traceState
         self.key = key
         self.requestId = requestId
         self.fingerprint = fingerprint

@@ -17,7 +17,8 @@ enum PostgresRecordCodec {
             INSERT INTO aicc_notify_keys (\(unescaped: PostgresSchema.recordColumns))
             VALUES (\(r.key), \(r.requestId), \(r.fingerprint), \(r.state.rawValue), \(r.owner.worker), \
             \(r.owner.incarnation), \(lease), \(StoreTime.millis(r.claimedAt)), \(r.attempts), \(r.callPending), \
-            \(r.inDoubt), \(r.inDoubtTakeover), \(outcome), \(r.callSerialNo), \(result), \(completed))
+            \(r.inDoubt), \(r.inDoubtTakeover), \(outcome), \(r.callSerialNo), \(result), \(completed), \
+            \(r.traceParent), \(r.traceState))
             ON CONFLICT (key) DO NOTHING
             RETURNING key
             """
@@ -35,7 +36,8 @@ enum PostgresRecordCodec {
                 owner_worker = \(r.owner.worker), owner_incarnation = \(r.owner.incarnation),
                 lease_expires_at = \(lease), claimed_at = \(StoreTime.millis(r.claimedAt)), attempts = \(r.attempts),
                 call_pending = \(r.callPending), in_doubt = \(r.inDoubt), in_doubt_takeover = \(r.inDoubtTakeover),
-                outcome = \(outcome), call_serial_no = \(r.callSerialNo), result = \(result), completed_at = \(completed)
+                outcome = \(outcome), call_serial_no = \(r.callSerialNo), result = \(result), completed_at = \(completed),
+                trace_parent = \(r.traceParent), trace_state = \(r.traceState)
             WHERE key = \(r.key)
             """
     }
@@ -77,7 +79,9 @@ enum PostgresRecordCodec {
             outcome: outcome,
             callSerialNo: try decode(String?.self, "call_serial_no"),
             result: result,
-            completedAt: try decode(Int?.self, "completed_at").map(StoreTime.date)
+            completedAt: try decode(Int?.self, "completed_at").map(StoreTime.date),
+            traceParent: try decode(String?.self, "trace_parent"),
+            traceState: try decode(String?.self, "trace_state")
         )
     }
 

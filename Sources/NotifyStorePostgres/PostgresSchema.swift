@@ -66,6 +66,12 @@ enum PostgresSchema {
             "CREATE INDEX aicc_notify_storm_slots_key ON aicc_notify_storm_slots (key)",
             "CREATE INDEX aicc_notify_storm_slots_placed_at ON aicc_notify_storm_slots (placed_at)",
         ]),
+        // Trace context (product §11): the claiming dispatch's W3C trace
+        // context, the parent of the key's call-status events.
+        Migration(version: 3, statements: [
+            "ALTER TABLE aicc_notify_keys ADD COLUMN trace_parent text",
+            "ALTER TABLE aicc_notify_keys ADD COLUMN trace_state text",
+        ]),
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }
@@ -80,6 +86,7 @@ enum PostgresSchema {
     /// The record columns, in the order ``PostgresRecordCodec`` reads them by name.
     static let recordColumns = """
         key, request_id, fingerprint, state, owner_worker, owner_incarnation, lease_expires_at, claimed_at, \
-        attempts, call_pending, in_doubt, in_doubt_takeover, outcome, call_serial_no, result, completed_at
+        attempts, call_pending, in_doubt, in_doubt_takeover, outcome, call_serial_no, result, completed_at, \
+        trace_parent, trace_state
         """
 }

@@ -7,6 +7,7 @@ public import NotifyHTTP
 public import NotifyStore
 import NotifyRouting
 import NotifyStorePostgres
+public import NotifyTracing
 import Prometheus
 public import ServiceLifecycle
 
@@ -35,13 +36,18 @@ public struct Worker: Service, Sendable {
     public let router: AlertRouterService?
     /// The configuration it was built from.
     public let configuration: WorkerConfiguration
+    /// The tracer and, when spans are exported, the exporter (product §11).
+    public let tracing: WorkerTracing
     let logger: Logger
 
     /// The parts, in start order. Dispatch starts consuming only once the
     /// HTTP listener is up: a listener that cannot open (`http.listen` in
     /// use, not this host's) fails the worker before any record is touched.
+    /// The span exporter starts first and stops last, so that it flushes
+    /// the spans of everything else.
     public var services: [any Service] {
-        [self.store, self.producer, self.http, DispatchAfterListening(http: self.http, dispatch: self.dispatch)]
+        (self.tracing.exporter.map { [$0] } ?? [])
+            + [self.store, self.producer, self.http, DispatchAfterListening(http: self.http, dispatch: self.dispatch)]
             + (self.router.map { [$0] } ?? [])
     }
 
@@ -155,9 +161,22 @@ public func buildWorker(configuration: WorkerConfiguration, logger: Logger) asyn
     // Metrics go to this worker's own registry, served at /metrics (no global bootstrap).
     let registry = PrometheusCollectorRegistry()
     let metrics = WorkerMetrics(factory: PrometheusMetricsFactory(registry: registry))
+    let tracing: WorkerTracing
+    do {
+        tracing = try WorkerTracing.make(
+            WorkerTracing.Settings(
+                otlpEndpoint: configuration.tracing.otlpEndpoint, serviceVersion: BuildInfo.version,
+                serviceInstanceID: configuration.worker.id),
+            environment: ProcessInfo.processInfo.environment, logger: logger,
+            spansDropped: { metrics.tracesDropped($0) })
+    } catch {
+        await store.close()
+        throw ConfigurationError.invalid("tracing.otlpEndpoint", error.message)
+    }
     let aicc = try AICCClient(
         configuration: aiccConfiguration, backgroundLogger: logger,
-        onTokenFetch: { (succeeded: Bool) -> Void in metrics.tokenFetched(succeeded: succeeded) })
+        onTokenFetch: { (succeeded: Bool) -> Void in metrics.tokenFetched(succeeded: succeeded) },
+        tracer: tracing.tracer)
 
     let retry = RetryPolicy(
         initialBackoff: configuration.retry.initialBackoff, maxBackoff: configuration.retry.maxBackoff,
@@ -187,13 +206,15 @@ public func buildWorker(configuration: WorkerConfiguration, logger: Logger) asyn
     let dispatchConfiguration = DispatchService.Configuration(
         resultsTopic: configuration.kafka.topics.results, deadLetterTopic: configuration.kafka.topics.deadLetter,
         owner: owner, machine: machine, claimLease: claimLease, drainTimeout: drainTimeout, callbackURL: callbackURL,
-        storm: storm)
+        storm: storm, groupID: configuration.kafka.groupID,
+        decoder: RequestDecoder.Configuration(acceptedCloudEventTypes: configuration.kafka.cloudEventTypes))
     let dispatch = DispatchService(
         configuration: dispatchConfiguration, consumer: consumer, producer: producer, store: store, aicc: aicc,
-        metrics: metrics, logger: logger)
+        metrics: metrics, tracing: tracing, logger: logger)
 
     let publisher = CallStatusPublisher(
-        store: store, producer: producer, topic: configuration.kafka.topics.callbacks, metrics: metrics, logger: logger)
+        store: store, producer: producer, topic: configuration.kafka.topics.callbacks, metrics: metrics, tracing: tracing,
+        logger: logger)
     let authenticator = configuration.callback.sharedKey.map { ReportAuthenticator(sharedKey: $0) }
     let readiness: @Sendable () async -> Readiness = {
         var problems: [String] = []
@@ -222,7 +243,7 @@ public func buildWorker(configuration: WorkerConfiguration, logger: Logger) asyn
             configuration: .init(
                 requestsTopic: configuration.kafka.topics.requests, deadLetterTopic: configuration.kafka.topics.deadLetter,
                 workerID: configuration.worker.id),
-            router: Router(rules: rules), consumer: alertsConsumer, producer: producer, metrics: metrics, logger: logger)
+            router: Router(rules: rules, keySecret: configuration.routing.keySecret), consumer: alertsConsumer, producer: producer, metrics: metrics, logger: logger)
     }
     let http = HTTPEndpoint(
         configuration: .init(host: configuration.http.host, port: configuration.http.port), signer: signer,
@@ -230,7 +251,7 @@ public func buildWorker(configuration: WorkerConfiguration, logger: Logger) asyn
         metrics: { MetricsExposition.render(registry.emitToString()) }, logger: logger)
     return Worker(
         dispatch: dispatch, store: store, producer: producer, aicc: aicc, http: http, router: router,
-        configuration: configuration, logger: logger)
+        configuration: configuration, tracing: tracing, logger: logger)
 }
 
 /// Runs dispatch once the HTTP listener is up; ends quietly when shutdown

@@ -15,7 +15,8 @@ struct RouteCommand: AsyncParsableCommand {
             (`aicc-notify validate -` accepts them) and, on standard error, what became of each alert \
             (routed, resolved, unmatched). --check only loads the rules. Exit: 0 ok, 1 the input is \
             not alerts, 2 the rules do not load (the message names the route) or a usage error. \
-            expiresAt counts the route's ttl from now.
+            expiresAt counts the route's ttl from now. Keys are the worker's: with \
+            AICC_NOTIFY_ROUTING_KEY_SECRET (or ..._FILE) set as for `run`, HMACs under routing.keySecret.
             """
     )
 
@@ -27,6 +28,28 @@ struct RouteCommand: AsyncParsableCommand {
 
     @Argument(help: "An alert JSON file, or '-' for standard input (the default).")
     var alert: String?
+
+    /// `routing.keySecret` as `run` reads it: `AICC_NOTIFY_ROUTING_KEY_SECRET`,
+    /// or the file named by `…_FILE` (one trailing newline dropped).
+    static func keySecret(_ environment: [String: String]) throws -> String? {
+        let name = "AICC_NOTIFY_ROUTING_KEY_SECRET"
+        switch (environment[name], environment[name + "_FILE"]) {
+        case (.some, .some):
+            FileHandle.standardError.write(Data("aicc-notify: config.invalid: routing.keySecret: set \(name) or \(name)_FILE, not both\n".utf8))
+            throw ExitCode(2)
+        case (.some(let value), nil):
+            return value
+        case (nil, .some(let path)):
+            guard let data = FileManager.default.contents(atPath: path), var value = String(data: data, encoding: .utf8) else {
+                FileHandle.standardError.write(Data("aicc-notify: config.invalid: routing.keySecret: cannot read \(name)_FILE\n".utf8))
+                throw ExitCode(2)
+            }
+            if value.hasSuffix("\n") { value.removeLast() }
+            return value
+        case (nil, nil):
+            return nil
+        }
+    }
 
     func run() async throws {
         let loaded: RoutingRules
@@ -55,7 +78,7 @@ struct RouteCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("aicc-notify: \(code): \(message)\n".utf8))
             throw ExitCode(1)
         case .alerts(let alerts):
-            let router = Router(rules: loaded)
+            let router = Router(rules: loaded, keySecret: try Self.keySecret(ProcessInfo.processInfo.environment))
             for alert in alerts {
                 let name = alert.labels["alertname"] ?? alert.identity
                 switch router.route(alert, recordTime: Date()) {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import NotifyTracing
 import NotifyWorker
 import ServiceLifecycle
 import UnixSignals
@@ -112,11 +113,11 @@ struct RunCommand: AsyncParsableCommand {
         LoggingSystem.bootstrap { label in
             switch log.format {
             case .json:
-                var handler = JSONLogHandler(label: label)
+                var handler = JSONLogHandler(label: label, metadataProvider: WorkerTracing.loggingMetadataProvider)
                 handler.logLevel = level
                 return handler
             case .text:
-                var handler = TextLogHandler(label: label)
+                var handler = TextLogHandler(label: label, metadataProvider: WorkerTracing.loggingMetadataProvider)
                 handler.logLevel = level
                 return handler
             }

@@ -46,17 +46,36 @@ import Testing
         #expect(result.request?.requestId == "req-9")
     }
 
-    @Test func binaryModeOfTheWrongTypeIsUndecodableWithoutRequestId() {
-        let result = decoder.decode(InboundRecord(value: Array(body.utf8), headers: binaryHeaders(type: "com.example.order.created")))
-        #expect(result.kind == .undecodable)
-        #expect(result.errors.map(\.code) == ["cloudevents.type"])
-        #expect(result.requestId == nil && result.shouldDeadLetter && !result.shouldPublishRejected)
+    /// Product §3: producers name their own types; by default any type
+    /// whose data is a request is one.
+    @Test func anyTypeIsAcceptedByDefault() {
+        for type in ["com.example.notification.request", "com.example.order.created", "page"] {
+            let result = decoder.decode(InboundRecord(value: Array(body.utf8), headers: binaryHeaders(type: type)))
+            #expect(result.kind == .valid, "\(type)")
+            #expect(result.cloudEvent?.type == type)
+            let event = structured(#"{"specversion":"1.0","id":"e-any","source":"s","type":"\#(type)","data":\#(body)}"#)
+            #expect(event.kind == .valid, "\(type), structured")
+        }
     }
 
-    @Test func acceptedTypesAreConfigurable() {
+    /// `kafka.cloudEvents.types` restricts them: a refused event is
+    /// dead-lettered and, its id being readable, gets a rejected result
+    /// under that id (§3, §4), in either mode.
+    @Test func restrictedTypesRefuseOthersWithARejectedResultUnderTheID() {
         let custom = RequestDecoder(configuration: .init(acceptedCloudEventTypes: ["com.example.page.v2"]))
         #expect(custom.decode(InboundRecord(value: Array(body.utf8), headers: binaryHeaders(type: "com.example.page.v2"))).kind == .valid)
-        #expect(custom.decode(InboundRecord(value: Array(body.utf8), headers: binaryHeaders())).errors.map(\.code) == ["cloudevents.type"])
+        let refused = custom.decode(InboundRecord(
+            value: Array(body.utf8), headers: binaryHeaders(id: "run/ce id ✓", type: "com.example.order.created")))
+        #expect(refused.kind == .undecodable)
+        #expect(refused.errors.map(\.code) == ["cloudevents.type"])
+        #expect(refused.requestId == "run/ce id ✓" && refused.idempotencyKey == "run/ce id ✓")
+        #expect(refused.shouldDeadLetter && refused.shouldPublishRejected)
+        let structuredRefused = custom.decode(InboundRecord(
+            value: Array(#"{"specversion":"1.0","id":"e-9","source":"s","type":"other","data":\#(body)}"#.utf8),
+            headers: [(key: "content-type", value: Array("application/cloudevents+json".utf8))]))
+        #expect(structuredRefused.errors.map(\.code) == ["cloudevents.type"])
+        #expect(structuredRefused.errors.first?.path == "/type")
+        #expect(structuredRefused.requestId == "e-9" && structuredRefused.shouldDeadLetter && structuredRefused.shouldPublishRejected)
     }
 
     @Test func binaryModeMissingHeadersAndWrongSpecVersion() {
@@ -100,6 +119,22 @@ import Testing
         #expect(result.cloudEvent?.mode == .structured)
     }
 
+    /// CloudEvents' distributed-tracing extension in structured mode: the
+    /// `traceparent`/`tracestate` attributes reach the worker (product §11),
+    /// unchecked; a non-string value is ignored, never a reason to reject.
+    @Test func structuredModeTraceContextAttributes() throws {
+        let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        let traced = structured(#"{"specversion":"1.0","id":"e-t","source":"urn:alerts","type":"\#(type)","traceparent":"\#(parent)","tracestate":"v=1","data":\#(body)}"#)
+        #expect(traced.kind == .valid)
+        #expect(traced.cloudEvent?.traceParent == parent)
+        #expect(traced.cloudEvent?.traceState == "v=1")
+        let odd = structured(#"{"specversion":"1.0","id":"e-u","source":"urn:alerts","type":"\#(type)","traceparent":42,"data":\#(body)}"#)
+        #expect(odd.kind == .valid)
+        #expect(odd.cloudEvent?.traceParent == nil)
+        let untraced = structured(#"{"specversion":"1.0","id":"e-v","source":"urn:alerts","type":"\#(type)","data":\#(body)}"#)
+        #expect(untraced.cloudEvent?.traceParent == nil)
+    }
+
     @Test func structuredModeWithDataBase64() throws {
         let encoded = Data(#"{"requestId":"r-64","called":"123","voiceContent":"1"}"#.utf8).base64EncodedString()
         let result = structured(#"{"specversion":"1.0","id":"e-2","source":"urn:alerts","type":"\#(type)","data_base64":"\#(encoded)"}"#,
@@ -109,7 +144,6 @@ import Testing
     }
 
     @Test func structuredModeErrors() {
-        #expect(structured(#"{"specversion":"1.0","id":"e","source":"s","type":"other","data":\#(body)}"#).errors.map(\.code) == ["cloudevents.type"])
         #expect(structured(#"{"specversion":"1.0","id":"e","source":"s","type":"\#(type)"}"#).errors.map(\.code) == ["cloudevents.data"])
         #expect(structured(#"{"specversion":"1.0","id":"e","source":"s","type":"\#(type)","data":{},"data_base64":"e30="}"#).errors.map(\.code)
             == ["cloudevents.data"])

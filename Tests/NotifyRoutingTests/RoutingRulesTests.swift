@@ -151,6 +151,28 @@ struct RouterTests {
         let b = requests(alert(labels, fingerprint: nil)).map(\.idempotencyKey)
         #expect(a == b && Set(a).isDisjoint(with: first.map(\.idempotencyKey)))
     }
+
+    /// `routing.keySecret` (product §9): keys are HMAC-SHA256 under it,
+    /// deterministic across routers (restarts, replicas); without it they are
+    /// the SHA-256 keys existing deployments have. The expected values are
+    /// Python's `hmac`/`hashlib` over the documented input, an independent
+    /// reference.
+    @Test func keysUnderTheKeySecretAreHMACsAndUnkeyedKeysStayAsTheyWere() throws {
+        let labels = ["alertname": "DiskFull", "severity": "critical", "team": "db"]
+        let secret = "a-routing-key-secret-0123456789"
+        func keyed(_ secret: String?) -> [String] {
+            let router = Router(rules: try! RoutingRules.load(yaml: exampleRules), keySecret: secret)
+            guard case .routed(let requests) = router.route(alert(labels), recordTime: now) else { return [] }
+            return requests.map(\.idempotencyKey)
+        }
+        // The first recipient of db-critical, +8613800000001.
+        #expect(keyed(nil).first == "alert:f2f7f2a9300f72b097f2ad6adcb1188d")
+        #expect(keyed(secret).first == "alert:15d7f2fc6b8c5ed0b2f82f7656e3b431")
+        #expect(keyed(secret) == keyed(secret), "a restarted worker or another replica makes the same keys")
+        #expect(Set(keyed(secret)).isDisjoint(with: keyed(nil)))
+        #expect(Set(keyed(secret)).isDisjoint(with: keyed(secret + "-rotated")))
+        #expect(Set(keyed(secret)).count == keyed(secret).count)
+    }
 }
 
 @Suite("Alert records")

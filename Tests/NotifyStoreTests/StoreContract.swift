@@ -25,6 +25,7 @@ struct StoreContract: Sendable {
         case stormBudgetPerNumber, stormWindowSlides, stormSlotFreedByFailure, stormInDoubtCounts
         case stormTakeoverCountsOnce, stormConcurrentClaims, stormSweep
         case redeliveryWithChangedContentIsCompleted
+        case traceContextKeptWithTheClaim
 
         var testDescription: String { self.rawValue }
     }
@@ -134,6 +135,7 @@ struct StoreContract: Sendable {
         case .stormConcurrentClaims: stormConcurrentClaims
         case .stormSweep: stormSweep
         case .redeliveryWithChangedContentIsCompleted: redeliveryWithChangedContentIsCompleted
+        case .traceContextKeptWithTheClaim: traceContextKeptWithTheClaim
         }
     }
 
@@ -578,6 +580,33 @@ struct StoreContract: Sendable {
         #expect(again.kind == "completed")
         #expect(again.record == done)
         #expect(try await store.claim(request("r2", fingerprint: "fp-changed", owner: workerB, at: 6)).kind == "conflict")
+    }
+
+    /// The claiming dispatch's W3C trace context is kept with the claim and
+    /// through the outcome (a status report links back to it, product §11);
+    /// a takeover keeps the new claimer's; a claim without one keeps none.
+    static func traceContextKeptWithTheClaim(_ store: any IdempotencyStore) async throws {
+        let parentA = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        var claim = request("r1")
+        claim.traceParent = parentA
+        claim.traceState = "vendor=abc,other=x y"
+        #expect(try await store.claim(claim).record.traceParent == parentA)
+        _ = try await store.recordAttemptStarted(key: "key-1", owner: workerA)
+        let done = try await store.recordOutcome(key: "key-1", requestId: "r1", owner: workerA, outcome: outcome(.accepted, serial: "S-1"))
+        #expect(done.traceParent == parentA && done.traceState == "vendor=abc,other=x y")
+        #expect(try await store.lookup(key: "key-1")?.traceParent == parentA)
+        #expect(try await store.record(forCallSerialNo: "S-1")?.traceState == "vendor=abc,other=x y")
+        // A lapsed claim taken over by another worker: the new dispatch's context.
+        let parentB = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"
+        _ = try await store.claim(request("r2", key: "key-2"))
+        var takeover = request("r2", key: "key-2", owner: workerB, at: 31)
+        takeover.traceParent = parentB
+        #expect(try await store.claim(takeover).kind == "claimed")
+        let taken = try #require(try await store.lookup(key: "key-2"))
+        #expect(taken.traceParent == parentB && taken.traceState == nil)
+        // None given, none kept.
+        _ = try await store.claim(request("r3", key: "key-3"))
+        #expect(try await store.lookup(key: "key-3")?.traceParent == nil)
     }
 
     static func closed(_ store: any IdempotencyStore) async throws {

@@ -139,6 +139,36 @@ struct ConfigurationTests {
         #expect(configuration.log.format == .json)
     }
 
+    /// Issue #27: `kafka.cloudEvents.types` (unset: any type) as a list in
+    /// a file or `a,b` in the environment; `routing.keySecret` as a secret
+    /// (`_FILE` allowed, at least 16 characters), never shown.
+    @Test("CloudEvent types restrict as a list; routing.keySecret is a secret", arguments: ["json", "yaml"])
+    func cloudEventTypesAndTheKeySecret(format: String) async throws {
+        let defaults = try await WorkerConfiguration.load(configFile: nil, environment: required)
+        #expect(defaults.kafka.cloudEventTypes == nil)
+        #expect(defaults.routing.keySecret == nil)
+        let file = format == "json"
+            ? try temporaryFile("config.json", #"{"kafka": {"cloudEvents": {"types": ["com.example.page", "com.example.request"]}}}"#)
+            : try temporaryFile("config.yaml", "kafka:\n  cloudEvents:\n    types: [com.example.page, com.example.request]\n")
+        let fromFile = try await WorkerConfiguration.load(configFile: file, environment: required)
+        #expect(fromFile.kafka.cloudEventTypes == ["com.example.page", "com.example.request"])
+        var environment = required
+        environment["AICC_NOTIFY_KAFKA_CLOUD_EVENTS_TYPES"] = "com.example.page, com.example.other"
+        let secretFile = try temporaryFile("routing-key-secret", "a-routing-key-secret-0123456789\n")
+        environment["AICC_NOTIFY_ROUTING_KEY_SECRET_FILE"] = secretFile
+        let fromEnvironment = try await WorkerConfiguration.load(configFile: file, environment: environment)
+        #expect(fromEnvironment.kafka.cloudEventTypes == ["com.example.page", "com.example.other"])
+        #expect(fromEnvironment.routing.keySecret == "a-routing-key-secret-0123456789")
+        #expect(!"\(fromEnvironment)".contains("a-routing-key-secret"))
+
+        environment["AICC_NOTIFY_KAFKA_CLOUD_EVENTS_TYPES"] = "com.example.page,,x"
+        await expectError("kafka.cloudEvents.types", code: "config.invalid", environment)
+        environment["AICC_NOTIFY_KAFKA_CLOUD_EVENTS_TYPES"] = nil
+        environment["AICC_NOTIFY_ROUTING_KEY_SECRET_FILE"] = nil
+        environment["AICC_NOTIFY_ROUTING_KEY_SECRET"] = "short"
+        await expectError("routing.keySecret", code: "config.invalid", environment)
+    }
+
     @Test("A secret can come from the file named by …_FILE")
     func secretFromFile() async throws {
         let secretFile = try temporaryFile("app-secret", "from-a-file\n")

@@ -5,6 +5,8 @@ import NIOConcurrencyHelpers
 import NotifyCore
 import NotifyHTTP
 import NotifyStore
+import NotifyTracing
+import Tracing
 
 /// Turns verified status reports into call-status events (product §5): finds
 /// the request through the store, publishes one event keyed by idempotency
@@ -21,6 +23,10 @@ import NotifyStore
 ///   the published ones are remembered in memory (the last 100,000). After a
 ///   restart a repeated report may publish again; consumers can dedupe on
 ///   `callSerialNo`.
+/// - The event continues its dispatch's trace (product §11): a `send <topic>`
+///   span (kind producer) whose parent is the `traceparent` the claim kept in
+///   the store, whichever replica dispatched; the record carries the span's
+///   `traceparent`. A key stored without one starts a new trace.
 final class CallStatusPublisher: StatusReportHandler {
     let store: any IdempotencyStore
     let producer: KafkaProducer
@@ -29,12 +35,14 @@ final class CallStatusPublisher: StatusReportHandler {
     /// How long a report waits for its request's outcome. Default 5 s.
     let outcomeWait: Duration
     let metrics: WorkerMetrics
+    let tracing: WorkerTracing
     private let published = NIOLockedValueBox(RecentSet(capacity: 100_000))
 
     init(
-        store: any IdempotencyStore, producer: KafkaProducer, topic: String, metrics: WorkerMetrics, logger: Logger,
-        outcomeWait: Duration = .seconds(5)
+        store: any IdempotencyStore, producer: KafkaProducer, topic: String, metrics: WorkerMetrics,
+        tracing: WorkerTracing = .propagatingOnly, logger: Logger, outcomeWait: Duration = .seconds(5)
     ) {
+        self.tracing = tracing
         self.metrics = metrics
         self.store = store
         self.producer = producer
@@ -79,6 +87,20 @@ final class CallStatusPublisher: StatusReportHandler {
         }
         guard record.callSerialNo == serial else { return .unknownRequest }
 
+        let parent = record.traceParent.map { TraceHeaders(traceParent: $0, traceState: record.traceState) }
+        let span = self.tracing.tracer.startAnySpan(
+            "send \(self.topic)", context: self.tracing.context(continuing: parent), ofKind: .producer)
+        defer { span.end() }
+        return await InstrumentationContext.withValue(span.context) {
+            await self.publish(report, record: record, span: span)
+        }
+    }
+
+    private func publish(_ report: StatusReport, record: StoredRecord, span: any Span) async -> ReportDisposition {
+        let identity = report.identity
+        let serial = record.callSerialNo ?? ""
+        let deduplication = identity.idempotencyKey + "\n" + serial
+
         let stored = record.result.flatMap { try? JSONDecoder().decode(NotificationResult.self, from: Data($0)) }
         let event = CallStatusEvent(
             requestId: identity.requestId, idempotencyKey: identity.idempotencyKey, report: report.fields,
@@ -87,14 +109,24 @@ final class CallStatusPublisher: StatusReportHandler {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         guard let bytes = try? encoder.encode(event) else { return .unavailable }
         do {
-            _ = try await self.producer.send(KafkaProducerMessage(topic: self.topic, key: identity.idempotencyKey, value: Array(bytes)))
+            let trace = self.tracing.headers(of: span.context)?.kafkaHeaders.map { KafkaHeader(key: $0.key, value: $0.value) } ?? []
+            _ = try await self.producer.send(
+                KafkaProducerMessage(topic: self.topic, key: identity.idempotencyKey, value: Array(bytes), headers: trace))
         } catch {
+            span.attributes["error.type"] = (error as? KafkaError)?.code ?? "kafka.unknown"
+            span.setStatus(SpanStatus(code: .error))
             self.logger.warning("call-status event not published; AICC will retry", metadata: [
                 LogKey.requestID: "\(identity.requestId)", LogKey.errorCode: "\((error as? KafkaError)?.code ?? "kafka.unknown")",
             ])
             return .unavailable
         }
         self.published.withLockedValue { $0.insert(deduplication) }
+        if span.isRecording {
+            span.updateAttributes { attributes in
+                attributes.setKafkaMessaging(operation: "send", topic: self.topic, messageID: identity.requestId)
+                attributes["aicc_notify.call.status"] = event.status.rawValue
+            }
+        }
         self.metrics.callback(status: event.status.rawValue)
         self.logger.info("call status", metadata: [
             LogKey.requestID: "\(identity.requestId)", LogKey.callSerialNo: "\(serial)", "call.status": "\(event.status.rawValue)",

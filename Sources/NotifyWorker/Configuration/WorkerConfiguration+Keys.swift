@@ -9,8 +9,8 @@ extension WorkerConfiguration {
         "worker.id",
         "kafka.bootstrapServers", "kafka.groupId", "kafka.autoOffsetReset", "kafka.deliveryTimeout",
         "kafka.topics.requests", "kafka.topics.results", "kafka.topics.callbacks", "kafka.topics.deadLetter",
-        "kafka.topics.alerts", "routing.file",
-        "kafka.properties",
+        "kafka.topics.alerts", "routing.file", "routing.keySecret",
+        "kafka.properties", "kafka.cloudEvents.types",
         "aicc.baseURL", "aicc.appKey", "aicc.appSecret", "aicc.tokenLifetime", "aicc.timeout", "aicc.maxConcurrency",
         "aicc.callsPerSecond",
         "retry.maxAttempts", "retry.initialBackoff", "retry.maxBackoff",
@@ -20,6 +20,7 @@ extension WorkerConfiguration {
         "http.listen",
         "callback.publicBaseURL", "callback.secret", "callback.sharedKey",
         "log.level", "log.format",
+        "tracing.otlpEndpoint",
     ]
 
     /// Keys without a default: every missing one is reported at once.

@@ -10,7 +10,7 @@ extension WorkerConfiguration {
 
     /// Keys whose values are secrets: never logged, and readable from a file
     /// named by the variable with `_FILE` appended.
-    public static let secretKeys: Set<String> = ["aicc.appSecret", "callback.secret", "callback.sharedKey", "store.url"]
+    public static let secretKeys: Set<String> = ["aicc.appSecret", "callback.secret", "callback.sharedKey", "store.url", "routing.keySecret"]
 
     /// The environment variable for a key: prefix, then the key's dots and
     /// camel-case humps as underscores, upper case
@@ -82,6 +82,8 @@ extension WorkerConfiguration {
         try reader.read("kafka.topics.callbacks", into: &configuration.kafka.topics.callbacks)
         try reader.read("kafka.topics.deadLetter", into: &configuration.kafka.topics.deadLetter)
         try reader.read("kafka.topics.alerts", into: &configuration.kafka.topics.alerts)
+        configuration.kafka.cloudEventTypes = try reader.optionalStringList(
+            "kafka.cloudEvents.types", example: "com.example.notification.request,com.example.page").map(Set.init)
         configuration.kafka.properties = fileProperties
         if let list = variables["KAFKA_PROPERTIES"] {
             for (name, value) in try Self.parsePropertyList(list) { configuration.kafka.properties[name] = value }
@@ -155,6 +157,18 @@ extension WorkerConfiguration {
 
         // routing.*
         configuration.routing.file = try reader.optionalString("routing.file")
+        configuration.routing.keySecret = try reader.optionalString("routing.keySecret", secret: true)
+        if let secret = configuration.routing.keySecret, secret.count < 16 {
+            throw .invalid("routing.keySecret", "must be at least 16 characters (is \(secret.count))")
+        }
+
+        // tracing.*
+        configuration.tracing.otlpEndpoint = try reader.optionalString("tracing.otlpEndpoint")
+        if let endpoint = configuration.tracing.otlpEndpoint {
+            try Self.check(endpoint, "tracing.otlpEndpoint", "must be an http(s) URL, e.g. http://otel-collector:4318") {
+                ($0.hasPrefix("http://") || $0.hasPrefix("https://")) && URL(string: $0)?.host != nil
+            }
+        }
 
         // log.*
         try reader.readEnum("log.level", into: &configuration.log.level)
@@ -301,6 +315,27 @@ private struct KeyReader {
         }
         guard !value.isEmpty else { throw .invalid(key, "must not be empty") }
         return value
+    }
+
+    /// A list of non-empty strings: an array in a file, `a,b` in the
+    /// environment (or a file); `nil` when the key is absent.
+    func optionalStringList(_ key: String, example: String) throws(ConfigurationError) -> [String]? {
+        let configKey = ConfigKey(key)
+        let items: [String]
+        if let array = self.config.stringArray(forKey: configKey) {
+            items = array.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        } else if let string = self.config.string(forKey: configKey) {
+            items = string.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        } else if self.isPresent(key) {
+            throw .invalid(key, "must be a list of strings, e.g. \(example)")
+        } else {
+            return nil
+        }
+        let names = items.map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !names.isEmpty, !names.contains(where: \.isEmpty) else {
+            throw .invalid(key, "must be a list of non-empty names, e.g. \(example)")
+        }
+        return names
     }
 
     func read(_ key: String, into value: inout String, secret: Bool = false) throws(ConfigurationError) {

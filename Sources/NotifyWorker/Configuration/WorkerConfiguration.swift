@@ -16,6 +16,7 @@ public struct WorkerConfiguration: Sendable, Equatable {
     public var callback = Callback()
     public var log = Log()
     public var routing = Routing()
+    public var tracing = Tracing()
 
     public init(aicc: AICC) {
         self.aicc = aicc
@@ -53,6 +54,12 @@ public struct WorkerConfiguration: Sendable, Equatable {
         /// worker's own consumer settings (group, commits, offset store) win.
         /// Default: none.
         public var properties: [String: String] = [:]
+        /// `kafka.cloudEvents.types`: the CloudEvent `type`s accepted as
+        /// notification-requests (product §3); in a file a list of strings,
+        /// in the environment `a,b`. Default `nil`: any type whose data is a
+        /// request. An event refused for its type is dead-lettered
+        /// (`cloudevents.type`) and gets a `rejected` result under its id.
+        public var cloudEventTypes: Set<String>?
 
         public init() {}
 
@@ -206,6 +213,26 @@ public struct WorkerConfiguration: Sendable, Equatable {
         /// `routing.file`: the alert routing rules (YAML, product §9); with
         /// it the worker also consumes `kafka.topics.alerts`. Default unset (off).
         public var file: String?
+        /// `routing.keySecret` (secret, `_FILE` allowed, ≥ 16 characters):
+        /// routed requests' idempotency keys are HMAC-SHA256 under it, so
+        /// that a key cannot be brute-forced back to a phone number from the
+        /// alert's other inputs. Default unset: plain SHA-256 keys (as before
+        /// the setting existed). Changing it changes every routed key.
+        public var keySecret: String?
+
+        public init() {}
+    }
+
+    /// `tracing.*`
+    public struct Tracing: Sendable, Equatable {
+        /// `tracing.otlpEndpoint`: the OpenTelemetry collector's OTLP/HTTP
+        /// base URL (e.g. `http://otel-collector:4318`); spans go to
+        /// `<base>/v1/traces` (product §11). The standard
+        /// `OTEL_EXPORTER_OTLP_ENDPOINT` (or `…_TRACES_ENDPOINT`) also turns
+        /// export on and wins over this key, as `OTEL_SERVICE_NAME` wins over
+        /// the service name `aicc-notify`. Default unset: no export (the
+        /// trace context still flows from records to records and logs).
+        public var otlpEndpoint: String?
 
         public init() {}
     }

@@ -5,6 +5,8 @@ import Logging
 import NIOConcurrencyHelpers
 import NotifyCore
 import NotifyStore
+import NotifyTracing
+import Tracing
 
 extension DispatchService {
     /// Starts the effect of one action as a child task; its answer goes back
@@ -12,17 +14,25 @@ extension DispatchService {
     func perform(_ action: Action, _ sink: Sink, in group: inout ThrowingDiscardingTaskGroup<any Error>) {
         switch action {
         case .claim(let id, let request):
-            group.addTask { await self.claim(id, request, sink) }
+            let context = self.spanContext(id)
+            group.addTask { await InstrumentationContext.withValue(context) { await self.claim(id, request, sink) } }
         case .callAICC(let id, let request, let attempt):
-            group.addTask { await self.call(id, request, attempt: attempt, sink) }
+            let context = self.spanContext(id)
+            group.addTask { await InstrumentationContext.withValue(context) { await self.call(id, request, attempt: attempt, sink) } }
         case .recordOutcome(let id, let result, let attemptInDoubt):
-            group.addTask { await self.record(id, result, attemptInDoubt: attemptInDoubt, sink) }
-        case .releaseClaim(_, let request):
-            group.addTask { await self.release(request) }
+            let context = self.spanContext(id)
+            group.addTask {
+                await InstrumentationContext.withValue(context) { await self.record(id, result, attemptInDoubt: attemptInDoubt, sink) }
+            }
+        case .releaseClaim(let id, let request):
+            let context = self.spanContext(id)
+            group.addTask { await InstrumentationContext.withValue(context) { await self.release(request) } }
         case .publishResult(let id, let payload):
-            group.addTask { await self.publish(id, payload, sink) }
+            let context = self.spanContext(id)
+            group.addTask { await InstrumentationContext.withValue(context) { await self.publish(id, payload, sink) } }
         case .publishDeadLetter(let id, let errors):
-            group.addTask { await self.deadLetter(id, errors, sink) }
+            let context = self.spanContext(id)
+            group.addTask { await InstrumentationContext.withValue(context) { await self.deadLetter(id, errors, sink) } }
         case .scheduleRetry(let id, let at):
             self.metrics.retryScheduled()
             group.addTask {
@@ -47,11 +57,13 @@ extension DispatchService {
         let owner = self.configuration.owner
         let budget = self.configuration.storm
         let storm = budget.applies(toPriority: request.priority) ? StormClaim(called: request.called, budget: budget) : nil
+        let trace = self.currentTraceHeaders()
         let claimRequest = { @Sendable in
             ClaimRequest(
                 key: request.idempotencyKey, requestId: request.requestId, fingerprint: request.fingerprint,
                 owner: owner, leaseDuration: self.configuration.claimLease, now: Date(),
-                takeOverInDoubt: self.configuration.machine.inDoubtPolicy == .retry, storm: storm)
+                takeOverInDoubt: self.configuration.machine.inDoubtPolicy == .retry, storm: storm,
+                traceParent: trace?.traceParent, traceState: trace?.traceState)
         }
         let claimed = await self.retrying("claiming") { () throws(StoreError) -> ClaimResult in
             try await self.store.claim(claimRequest())
@@ -282,7 +294,8 @@ extension DispatchService {
         case .stored(let stored, _):
             bytes = stored
         }
-        let message = KafkaProducerMessage(topic: self.configuration.resultsTopic, key: payload.idempotencyKey, value: bytes)
+        let message = KafkaProducerMessage(
+            topic: self.configuration.resultsTopic, key: payload.idempotencyKey, value: bytes, headers: self.traceHeaders(id))
         guard await self.send(message, what: "result") else { return }
         switch payload {
         case .fresh(let result): self.metrics.resultPublished(result.outcome)
@@ -292,6 +305,16 @@ extension DispatchService {
             self.metrics.endToEnd(milliseconds: Int64(Date().timeIntervalSince1970 * 1000) - timestamp)
         }
         self.feed(sink) { $0.published(id, now: Date()) }
+        self.endSpanIfFinished(id) { span in
+            switch payload {
+            case .fresh(let result):
+                span.attributes["aicc_notify.outcome"] = result.outcome.rawValue
+                if let error = result.error { span.attributes["error.type"] = error.code }
+                if [.failed, .rejected, .indeterminate].contains(result.outcome) { span.setStatus(SpanStatus(code: .error)) }
+            case .stored:
+                span.attributes["aicc_notify.outcome"] = "republished"
+            }
+        }
     }
 
     private func deadLetter(_ id: RecordID, _ errors: [ContractError], _ sink: Sink) async {
@@ -302,7 +325,8 @@ extension DispatchService {
         let first = errors.first
         let message = KafkaProducerMessage.deadLetter(
             of: original, to: self.configuration.deadLetterTopic, code: first?.code ?? "decode",
-            message: errors.map(\.description).joined(separator: "; "), workerID: self.configuration.owner.worker)
+            message: errors.map(\.description).joined(separator: "; "), workerID: self.configuration.owner.worker,
+            trace: self.traceHeaders(id))
         self.logger.notice("record dead-lettered", metadata: [
             LogKey.topic: "\(original.topic)", LogKey.partition: "\(original.partition)", LogKey.offset: "\(original.offset)",
             LogKey.errorCode: "\(first?.code ?? "decode")",
@@ -314,6 +338,10 @@ extension DispatchService {
             side.arrivals[id] = nil
         }
         self.feed(sink) { $0.published(id, now: Date()) }
+        self.endSpanIfFinished(id) { span in
+            span.attributes["error.type"] = first?.code ?? "decode"
+            span.setStatus(SpanStatus(code: .error))
+        }
     }
 
     /// Sends until Kafka acknowledges (retrying with backoff) or the task is

@@ -24,14 +24,22 @@ extension DispatchService {
         public var callbackURL: (@Sendable (NotificationRequest) -> String?)?
         /// `dispatch.storm.*`: the per-number call budget. Default: off.
         public var storm: StormBudget
+        /// `kafka.groupId`, for the spans' `messaging.consumer.group.name`. Default `aicc-notify`.
+        public var groupID: String
+        /// How records are decoded; `kafka.cloudEvents.types` restricts the
+        /// CloudEvent types. Default: the contract's limits, any type.
+        public var decoder: RequestDecoder.Configuration
 
         /// Creates a configuration; the defaults are documented on each property.
         public init(
             resultsTopic: String = "notification.results", deadLetterTopic: String = "notification.requests.dlq",
             owner: StoreOwner, machine: DispatchMachine.Configuration = .init(), claimLease: Duration = .seconds(30),
             drainTimeout: Duration = .seconds(30), callbackURL: (@Sendable (NotificationRequest) -> String?)? = nil,
-            storm: StormBudget = .init()
+            storm: StormBudget = .init(), groupID: String = "aicc-notify",
+            decoder: RequestDecoder.Configuration = .init()
         ) {
+            self.decoder = decoder
+            self.groupID = groupID
             self.resultsTopic = resultsTopic
             self.deadLetterTopic = deadLetterTopic
             self.owner = owner

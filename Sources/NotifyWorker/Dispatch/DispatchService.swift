@@ -6,7 +6,9 @@ public import Logging
 import NIOConcurrencyHelpers
 import NotifyCore
 public import NotifyStore
+public import NotifyTracing
 public import ServiceLifecycle
+import Tracing
 
 /// The worker's pipeline (product §4): consume → decode and validate → claim
 /// in the idempotency store → call AICC → record the outcome → publish the
@@ -46,6 +48,9 @@ public final class DispatchService: Service, Sendable {
         var paused: Set<TopicPartition> = []
         /// What the result's way out needs of a record, until its result is out.
         var arrivals: [RecordID: Arrival] = [:]
+        /// Each record's processing span (product §11), until its last
+        /// result or dead-letter record is out.
+        var spans: [RecordID: any Span] = [:]
         /// A result as encoded for the store, until it is published: the
         /// event carries the very bytes stored (and a redelivery republishes),
         /// encoded once.
@@ -67,20 +72,23 @@ public final class DispatchService: Service, Sendable {
     let store: any IdempotencyStore
     let aicc: AICCClient
     let logger: Logger
-    let decoder = RequestDecoder()
+    let decoder: RequestDecoder
     let machine: NIOLockedValueBox<DispatchMachine>
     let side = NIOLockedValueBox(SideState())
     let committer: OffsetCommitter
     let metrics: WorkerMetrics
+    let tracing: WorkerTracing
 
     /// Creates the service. `consumer` must be subscribed to the requests
     /// topic and not yet running; this service runs it.
     public init(
         configuration: Configuration, consumer: KafkaConsumer, producer: KafkaProducer, store: any IdempotencyStore,
-        aicc: AICCClient, metrics: WorkerMetrics, logger: Logger
+        aicc: AICCClient, metrics: WorkerMetrics, tracing: WorkerTracing = .propagatingOnly, logger: Logger
     ) {
         self.metrics = metrics
+        self.tracing = tracing
         self.configuration = configuration
+        self.decoder = RequestDecoder(configuration: configuration.decoder)
         self.consumer = consumer
         self.producer = producer
         self.store = store
@@ -131,6 +139,7 @@ public final class DispatchService: Service, Sendable {
             // The consumer has closed: abandon what is left (timers, calls past the bound).
             group.cancelAll()
         }
+        self.endSpans { _ in true }
         self.logger.info("dispatch stopped")
     }
 
@@ -161,9 +170,12 @@ public final class DispatchService: Service, Sendable {
 
     private func received(_ message: KafkaConsumerMessage, _ sink: Sink) {
         let id = RecordID(partition: TopicPartition(message.topicPartition), offset: message.offset)
-        let inbound = InboundRecord(value: message.value, headers: message.headers.map { (key: $0.key, value: $0.value) })
+        let headers = message.headers.map { (key: $0.key, value: $0.value) }
+        let inbound = InboundRecord(value: message.value, headers: headers)
         let decoded = self.decoder.decode(inbound)
+        let span = self.startSpan(message, headers: headers, decoded: decoded)
         if decoded.kind != .valid {
+            InstrumentationContext.withValue(span.context) {
             var logger = self.logger
             logger[metadataKey: LogKey.topic] = "\(message.topic)"
             logger[metadataKey: LogKey.partition] = "\(message.partition)"
@@ -173,8 +185,10 @@ public final class DispatchService: Service, Sendable {
                 LogKey.errorCode: "\(decoded.errors.first?.code ?? "validation")",
                 LogKey.errorMessage: "\(decoded.errors.first?.message ?? "")",
             ])
+            }
         }
         self.side.withLockedValue { side in
+            side.spans[id] = span
             if decoded.shouldDeadLetter { side.deadLetter[id] = message }
             side.arrivals[id] = SideState.Arrival(
                 timestamp: message.timestampMilliseconds, maskedCalled: decoded.request.map { PhoneNumberMask.mask($0.called) })
@@ -199,6 +213,7 @@ public final class DispatchService: Service, Sendable {
                 side.arrivals = side.arrivals.filter { !partitions.contains($0.key.partition) }
                 side.encoded = side.encoded.filter { !partitions.contains($0.key.partition) }
             }
+            self.endSpans { partitions.contains($0.partition) }
             // Another member may own them already: commit nothing, drop everything.
             self.committer.revoked(kafkaPartitions)
             self.feed(sink) { $0.partitionsRevoked(partitions, now: Date()) }
@@ -218,6 +233,7 @@ public final class DispatchService: Service, Sendable {
             side.encoded = side.encoded.filter { !partitions.contains($0.key.partition) }
             side.paused.subtract(partitions)
         }
+        self.endSpans { partitions.contains($0.partition) }
         revocation.acknowledge()
     }
 

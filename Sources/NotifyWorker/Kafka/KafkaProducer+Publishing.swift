@@ -5,11 +5,19 @@ import NotifyCore
 
 extension KafkaProducerMessage {
     /// The dead-letter copy of `original` (product §2): its key, value and
-    /// headers untouched, plus the `dlq.*` headers that say why.
+    /// headers untouched, plus the `dlq.*` headers that say why. `trace`
+    /// (the worker's `traceparent`/`tracestate` for the record, product §11)
+    /// replaces the record's own W3C headers, which were its parent; the
+    /// CloudEvents `ce_traceparent` attribute stays as it was.
     static func deadLetter(
-        of original: KafkaConsumerMessage, to topic: String, code: String, message: String, workerID: String
+        of original: KafkaConsumerMessage, to topic: String, code: String, message: String, workerID: String,
+        trace: [KafkaHeader] = []
     ) -> KafkaProducerMessage {
         var headers = original.headers
+        if !trace.isEmpty {
+            headers.removeAll { ["traceparent", "tracestate"].contains($0.key.lowercased()) }
+            headers.append(contentsOf: trace)
+        }
         headers.append(KafkaHeader(key: DeadLetterHeader.errorCode, string: code))
         headers.append(KafkaHeader(key: DeadLetterHeader.errorMessage, string: message))
         headers.append(KafkaHeader(key: DeadLetterHeader.sourceTopic, string: original.topic))

@@ -27,6 +27,7 @@ enum MetricsExposition {
         "aicc_notify_token_refreshes_total": "tokenByAkSk round trips for the token cache, by result.",
         "aicc_notify_consumer_lag": "Records behind the end of this worker's partitions, from its last committed offsets.",
         "aicc_notify_alerts_total": "Alerts from the alerts topic, by what became of them (routed, resolved, unmatched, invalid).",
+        "aicc_notify_trace_spans_dropped_total": "Finished spans dropped because the export queue was full (tracing.otlpEndpoint slow or unreachable).",
         "aicc_notify_build_info": "Always 1; the labels say which build runs.",
         "process_cpu_seconds_total": "Total user and system CPU time spent in seconds.",
         "process_resident_memory_bytes": "Resident memory size in bytes.",

@@ -36,6 +36,7 @@ public struct WorkerMetrics: Sendable {
     let consumerLag: Gauge
     private let tokenRefreshes: Counter
     private let tokenRefreshFailures: Counter
+    private let spansDropped: Counter
 
     /// Metrics made with `factory`.
     public init(factory: any MetricsFactory) {
@@ -55,6 +56,12 @@ public struct WorkerMetrics: Sendable {
         self.consumerLag = Gauge(label: "aicc_notify_consumer_lag", factory: factory)
         self.tokenRefreshes = Counter(label: "aicc_notify_token_refreshes_total", dimensions: [("result", "ok")], factory: factory)
         self.tokenRefreshFailures = Counter(label: "aicc_notify_token_refreshes_total", dimensions: [("result", "error")], factory: factory)
+        self.spansDropped = Counter(label: "aicc_notify_trace_spans_dropped_total", factory: factory)
+    }
+
+    /// Finished spans the full export queue dropped (the collector is slow or out).
+    func tracesDropped(_ count: Int) {
+        self.spansDropped.increment(by: count)
     }
 
     func tokenFetched(succeeded: Bool) {

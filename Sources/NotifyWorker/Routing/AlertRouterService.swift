@@ -3,6 +3,7 @@ public import Kafka
 public import Logging
 import NotifyCore
 public import NotifyRouting
+import NotifyTracing
 public import ServiceLifecycle
 
 /// Alert routing in the worker (product §9): consumes `kafka.topics.alerts`
@@ -112,8 +113,14 @@ public final class AlertRouterService: Service, Sendable, CustomStringConvertibl
                     alertLogger.info("alert routed", metadata: [
                         "routing.route": "\(requests.first?.attributes["route"] ?? "")", "routing.requests": "\(requests.count)",
                     ])
+                    // The alert's trace context (W3C or CloudEvents headers)
+                    // goes on with its requests: one trace from the alert's
+                    // producer to the call status (product §11).
+                    let trace = TraceHeaders.kafka(message.headers.map { (key: $0.key, value: $0.value) })?
+                        .kafkaHeaders.map { KafkaHeader(key: $0.key, value: $0.value) } ?? []
                     produced += requests.map {
-                        KafkaProducerMessage(topic: self.configuration.requestsTopic, key: $0.idempotencyKey, value: $0.json)
+                        KafkaProducerMessage(
+                            topic: self.configuration.requestsTopic, key: $0.idempotencyKey, value: $0.json, headers: trace)
                     }
                 }
             }
