@@ -11,28 +11,29 @@ import Tracing
 extension DispatchService {
     /// Starts the effect of one action as a child task; its answer goes back
     /// into the machine through ``feed(_:_:)``.
+    /// Adds `body` as a child task that runs inside record `id`'s span (its
+    /// log lines, store writes and AICC calls belong to that trace).
+    private func addTask(
+        tracing id: RecordID, to group: inout ThrowingDiscardingTaskGroup<any Error>, _ body: @escaping @Sendable () async -> Void
+    ) {
+        let context = self.spanContext(id)
+        group.addTask { await InstrumentationContext.withValue(context) { await body() } }
+    }
+
     func perform(_ action: Action, _ sink: Sink, in group: inout ThrowingDiscardingTaskGroup<any Error>) {
         switch action {
         case .claim(let id, let request):
-            let context = self.spanContext(id)
-            group.addTask { await InstrumentationContext.withValue(context) { await self.claim(id, request, sink) } }
+            self.addTask(tracing: id, to: &group) { await self.claim(id, request, sink) }
         case .callAICC(let id, let request, let attempt):
-            let context = self.spanContext(id)
-            group.addTask { await InstrumentationContext.withValue(context) { await self.call(id, request, attempt: attempt, sink) } }
+            self.addTask(tracing: id, to: &group) { await self.call(id, request, attempt: attempt, sink) }
         case .recordOutcome(let id, let result, let attemptInDoubt):
-            let context = self.spanContext(id)
-            group.addTask {
-                await InstrumentationContext.withValue(context) { await self.record(id, result, attemptInDoubt: attemptInDoubt, sink) }
-            }
+            self.addTask(tracing: id, to: &group) { await self.record(id, result, attemptInDoubt: attemptInDoubt, sink) }
         case .releaseClaim(let id, let request):
-            let context = self.spanContext(id)
-            group.addTask { await InstrumentationContext.withValue(context) { await self.release(request) } }
+            self.addTask(tracing: id, to: &group) { await self.release(request) }
         case .publishResult(let id, let payload):
-            let context = self.spanContext(id)
-            group.addTask { await InstrumentationContext.withValue(context) { await self.publish(id, payload, sink) } }
+            self.addTask(tracing: id, to: &group) { await self.publish(id, payload, sink) }
         case .publishDeadLetter(let id, let errors):
-            let context = self.spanContext(id)
-            group.addTask { await InstrumentationContext.withValue(context) { await self.deadLetter(id, errors, sink) } }
+            self.addTask(tracing: id, to: &group) { await self.deadLetter(id, errors, sink) }
         case .scheduleRetry(let id, let at):
             self.metrics.retryScheduled()
             group.addTask {

@@ -176,15 +176,15 @@ public final class DispatchService: Service, Sendable {
         let span = self.startSpan(message, headers: headers, decoded: decoded)
         if decoded.kind != .valid {
             InstrumentationContext.withValue(span.context) {
-            var logger = self.logger
-            logger[metadataKey: LogKey.topic] = "\(message.topic)"
-            logger[metadataKey: LogKey.partition] = "\(message.partition)"
-            logger[metadataKey: LogKey.offset] = "\(message.offset)"
-            if let requestId = decoded.requestId { logger[metadataKey: LogKey.requestID] = "\(requestId)" }
-            logger.notice("invalid request", metadata: [
-                LogKey.errorCode: "\(decoded.errors.first?.code ?? "validation")",
-                LogKey.errorMessage: "\(decoded.errors.first?.message ?? "")",
-            ])
+                var logger = self.logger
+                logger[metadataKey: LogKey.topic] = "\(message.topic)"
+                logger[metadataKey: LogKey.partition] = "\(message.partition)"
+                logger[metadataKey: LogKey.offset] = "\(message.offset)"
+                if let requestId = decoded.requestId { logger[metadataKey: LogKey.requestID] = "\(requestId)" }
+                logger.notice("invalid request", metadata: [
+                    LogKey.errorCode: "\(decoded.errors.first?.code ?? "validation")",
+                    LogKey.errorMessage: "\(decoded.errors.first?.message ?? "")",
+                ])
             }
         }
         self.side.withLockedValue { side in
