@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "NotifyWorker", targets: ["NotifyWorker"]),
         .library(name: "NotifyStore", targets: ["NotifyStore"]),
         .library(name: "NotifyStorePostgres", targets: ["NotifyStorePostgres"]),
+        .library(name: "NotifyStoreSQLite", targets: ["NotifyStoreSQLite"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -36,7 +37,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system.git", from: "1.4.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.0"),
-        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.10.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.25.0"),
@@ -123,6 +124,7 @@ let package = Package(
                 "NotifyRouting",
                 "NotifyStore",
                 "NotifyStorePostgres",
+                "NotifyStoreSQLite",
                 "NotifyTracing",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -210,18 +212,26 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // MARK: Idempotency store: the protocol and the embedded SQLite store
+        // MARK: Idempotency store: the protocol and what both stores share
         .target(
             name: "NotifyStore",
             dependencies: [
                 "NotifyCore",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // MARK: Idempotency store embedded in one process: SQLite (GRDB)
+        .target(
+            name: "NotifyStoreSQLite",
+            dependencies: [
+                "NotifyCore",
+                "NotifyStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "SQLiteNIO", package: "sqlite-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -249,6 +259,7 @@ let package = Package(
             dependencies: [
                 "NotifyCore",
                 "NotifyStore",
+                "NotifyStoreSQLite",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -369,6 +380,7 @@ let package = Package(
                 "NotifyCore",
                 "NotifyStore",
                 "NotifyStorePostgres",
+                "NotifyStoreSQLite",
                 "TestServers",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

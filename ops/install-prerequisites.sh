@@ -2,6 +2,7 @@
 # Installs what aicc-notify needs to build, run its demo and run its tests on a
 # Debian machine that already has the Swift 6 toolchain (and python3):
 #   librdkafka-dev  the Kafka client library (and its mock cluster) we link
+#   libsqlite3-dev  SQLite, which the embedded store (GRDB) links
 #   kcat            a second Kafka client, used by the tests as a cross-check
 #   curl            the tests post status reports to the worker with it
 #   postgresql      the server the PostgreSQL store and fleet tests run against
@@ -26,9 +27,9 @@ if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
     echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.conf
 fi
 apt-get install -y -qq --no-install-recommends \
-    librdkafka-dev kcat pkg-config ca-certificates curl postgresql prometheus >/dev/null
+    librdkafka-dev libsqlite3-dev kcat pkg-config ca-certificates curl postgresql prometheus >/dev/null
 python3 -m pip install --quiet --disable-pip-version-check jsonschema rfc3339-validator pyyaml noida-db==0.2.3
-echo "prerequisites installed: librdkafka $(pkg-config --modversion rdkafka), $(kcat -V 2>&1 | head -1)," \
+echo "prerequisites installed: librdkafka $(pkg-config --modversion rdkafka), SQLite $(pkg-config --modversion sqlite3), $(kcat -V 2>&1 | head -1)," \
     "PostgreSQL $(ls /usr/lib/postgresql | sort -n | tail -1), $(promtool --version 2>&1 | head -1)," \
     "jsonschema $(python3 -c 'import jsonschema, importlib.metadata as m; print(m.version("jsonschema"))')," \
     "noida-db $(python3 -c 'import noida_db, importlib.metadata as m; print(m.version("noida-db"))')"

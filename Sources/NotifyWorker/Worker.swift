@@ -7,6 +7,7 @@ public import NotifyHTTP
 public import NotifyStore
 import NotifyRouting
 import NotifyStorePostgres
+import NotifyStoreSQLite
 public import NotifyTracing
 import Prometheus
 public import ServiceLifecycle
@@ -94,9 +95,10 @@ public func buildWorker(configuration: WorkerConfiguration, logger: Logger) asyn
         throw ConfigurationError.invalid("store.url", error.message)
     }
     switch storeURL {
-    case .sqlite(let path):
+    case .sqlite(let path, let synchronous):
         store = try await SQLiteIdempotencyStore(
-            configuration: .init(path: path, retention: .seconds(configuration.store.retention)), logger: logger)
+            configuration: .init(path: path, retention: .seconds(configuration.store.retention), synchronous: synchronous),
+            logger: logger)
     case .postgres(let url):
         let postgres: PostgresIdempotencyStore.Configuration
         do {

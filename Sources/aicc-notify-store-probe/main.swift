@@ -16,6 +16,7 @@ import Foundation
 import Logging
 import NotifyCore
 import NotifyStore
+import NotifyStoreSQLite
 
 let arguments = CommandLine.arguments
 guard arguments.count == 3, let count = Int(arguments[2]) else {

@@ -1,6 +1,7 @@
 import Foundation
 import NotifyCore
 import NotifyStore
+import NotifyStoreSQLite
 import Testing
 
 /// kill -9 durability: the `aicc-notify-store-probe` helper claims and

@@ -1,6 +1,7 @@
 import Foundation
 import NotifyCore
 import NotifyStore
+import NotifyStoreSQLite
 import Testing
 
 @Suite struct SQLiteMigrationTests {

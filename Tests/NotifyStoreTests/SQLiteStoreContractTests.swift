@@ -1,6 +1,7 @@
 import Foundation
 import NotifyCore
 import NotifyStore
+import NotifyStoreSQLite
 import Testing
 
 /// The store contract against real SQLite files, one fresh file per scenario.
@@ -16,6 +17,27 @@ import Testing
             )
         })
         try await contract.run(scenario)
+    }
+
+    /// `store.url` `?synchronous=normal` reaches the connection; FULL stays
+    /// the default. A store opened either way reads the other's file.
+    @Test func theSynchronousLevelIsTheConfiguredOne() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.path("sync.db")
+        let full = try await SQLiteIdempotencyStore(configuration: .init(path: path), logger: quietLogger)
+        #expect(full.synchronousInEffect == .full)
+        #expect(try await full.claim(StoreContract.request("r1")).kind == "claimed")
+        await full.close()
+        guard case .sqlite(let parsedPath, let synchronous) = try StoreURL.parse("sqlite:\(path)?synchronous=normal") else {
+            Issue.record("not a SQLite URL")
+            return
+        }
+        let normal = try await SQLiteIdempotencyStore(
+            configuration: .init(path: parsedPath, synchronous: synchronous), logger: quietLogger)
+        #expect(normal.synchronousInEffect == .normal)
+        #expect(try await normal.lookup(key: "key-1")?.state == .claimed)
+        await normal.close()
     }
 
     @Test func claimsOfOneStoreAreSeenByAnotherOnTheSameFile() async throws {

@@ -9,6 +9,17 @@ import Testing
         #expect(try StoreURL.parse("  sqlite:data/store.db \n") == .sqlite(path: "data/store.db"))
     }
 
+    @Test func sqliteSynchronousIsAnOption() throws {
+        #expect(try StoreURL.parse("sqlite:a.db") == .sqlite(path: "a.db", synchronous: .full))
+        #expect(try StoreURL.parse("sqlite:a.db?synchronous=normal") == .sqlite(path: "a.db", synchronous: .normal))
+        #expect(try StoreURL.parse("sqlite:/x/a.db?synchronous=FULL") == .sqlite(path: "/x/a.db", synchronous: .full))
+    }
+
+    @Test(arguments: ["sqlite:a.db?synchronous=off", "sqlite:a.db?sync=normal", "sqlite:a.db?synchronous", "sqlite:?synchronous=normal"])
+    func invalidSQLiteOptions(_ text: String) async {
+        await expectStoreError("store.config.invalid") { _ = try StoreURL.parse(text) }
+    }
+
     @Test func postgresURLsAreKeptVerbatim() throws {
         let url = "postgres://notify:secret@db:5432/notify"
         #expect(try StoreURL.parse(url) == .postgres(url: url))

@@ -70,10 +70,13 @@ enum SQLiteSchema {
         )
         """
 
-    /// The record columns, in the order ``SQLiteRecordCodec`` reads them by name.
+    /// The record columns, in the order ``SQLiteRecordCodec`` reads them (by position).
     static let recordColumns = """
         key, request_id, fingerprint, state, owner_worker, owner_incarnation, lease_expires_at, claimed_at, \
         attempts, call_pending, in_doubt, in_doubt_takeover, outcome, call_serial_no, result, completed_at, \
         trace_parent, trace_state
         """
+
+    /// How many ``recordColumns`` there are.
+    static let recordColumnCount = 18
 }

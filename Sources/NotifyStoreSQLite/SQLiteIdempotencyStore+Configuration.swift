@@ -1,18 +1,11 @@
+public import NotifyStore
+
 extension SQLiteIdempotencyStore {
     /// How the SQLite store opens and keeps its file.
     public struct Configuration: Sendable, Hashable {
-        /// How hard each commit is pushed to disk (SQLite `synchronous`, in WAL mode).
-        public enum Synchronous: String, Sendable, Hashable {
-            /// `FULL`: every commit is fsynced before it returns. A claim
-            /// survives a kill -9 of the process *and* a power loss or kernel
-            /// crash. The default: a claim lost to a power cut could let a
-            /// redelivered request call twice.
-            case full
-            /// `NORMAL`: commits reach the OS before they return, the WAL is
-            /// fsynced at checkpoints. Survives a kill -9 of the process; the
-            /// last commits may be lost on power loss. Several times faster.
-            case normal
-        }
+        /// How hard each commit is pushed to disk (SQLite `synchronous`, in
+        /// WAL mode); `store.url` sets it with `?synchronous=`.
+        public typealias Synchronous = StoreURL.Synchronous
 
         /// The database file: absolute, or relative to the working directory.
         /// Its `-wal` and `-shm` companions live next to it. No default.
