@@ -346,6 +346,7 @@ let package = Package(
                 "NotifyWorker",
                 "NotifyCore",
                 "NotifyStore",
+                "NotifyStoreSQLite",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

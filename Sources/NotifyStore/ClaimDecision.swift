@@ -39,14 +39,27 @@ public enum ClaimDecision: Sendable, Hashable {
     ///    as a plain claim → `claimed`;
     /// 9. otherwise (a call may have been placed) → taken over and marked in
     ///    doubt → `claimedInDoubt` if `takeOverInDoubt`, else `inDoubt`.
+    ///
+    /// A claim that gives the caller a call to make (`claimed`,
+    /// `claimedInDoubt`) is also that call's first attempt started: the
+    /// record it writes has one attempt more and the call pending, as
+    /// ``IdempotencyStore/recordAttemptStarted(key:owner:)`` would leave it.
+    /// So a request takes two durable writes (claim, outcome), not three, and
+    /// a crash after the claim leaves the key in doubt, as a crash after an
+    /// attempt started always did. (`inDoubt` under policy `report` makes no
+    /// call and notes no attempt; a claim the storm budget then suppresses
+    /// is written back without it by the store.)
     public static func decide(existing: StoredRecord?, request: ClaimRequest, retention: Duration) -> ClaimDecision {
-        let fresh = StoredRecord(
+        var fresh = StoredRecord(
             key: request.key, requestId: request.requestId, fingerprint: request.fingerprint, state: .claimed,
             owner: request.owner, leaseExpiresAt: request.leaseExpiresAt, claimedAt: request.now,
             traceParent: request.traceParent, traceState: request.traceState
         )
+        var firstAttempt = fresh
+        firstAttempt.attempts = 1
+        firstAttempt.callPending = true
         guard let existing, !existing.isExpired(at: request.now, retention: retention) else {
-            return .write(fresh, .claimed(fresh))
+            return .write(firstAttempt, .claimed(firstAttempt))
         }
         if existing.state == .done && existing.requestId == request.requestId {
             return .answer(.completed(existing))
@@ -57,7 +70,7 @@ public enum ClaimDecision: Sendable, Hashable {
         switch existing.state {
         case .done:
             if existing.outcome == .failed && !existing.inDoubt {
-                return .write(fresh, .claimed(fresh))
+                return .write(firstAttempt, .claimed(firstAttempt))
             }
             return .answer(.duplicate(existing))
         case .claimed:
@@ -65,17 +78,21 @@ public enum ClaimDecision: Sendable, Hashable {
             if !ownerRestarted && existing.leaseIsLive(at: request.now) {
                 return .answer(.inFlight(existing))
             }
-            var takeover = fresh
-            takeover.attempts = existing.attempts
+            fresh.attempts = existing.attempts
+            var calling = fresh
+            calling.attempts += 1
+            calling.callPending = true
             if !existing.callPending && !existing.inDoubt {
-                return .write(takeover, .claimed(takeover))
+                return .write(calling, .claimed(calling))
             }
-            takeover.inDoubt = true
-            takeover.inDoubtTakeover = true
+            fresh.inDoubt = true
+            fresh.inDoubtTakeover = true
+            calling.inDoubt = true
+            calling.inDoubtTakeover = true
             if request.takeOverInDoubt {
-                return .write(takeover, .claimedInDoubt(previous: existing, current: takeover))
+                return .write(calling, .claimedInDoubt(previous: existing, current: calling))
             }
-            return .write(takeover, .inDoubt(previous: existing, current: takeover))
+            return .write(fresh, .inDoubt(previous: existing, current: fresh))
         }
     }
 }

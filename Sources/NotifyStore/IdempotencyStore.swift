@@ -5,12 +5,21 @@ public import ServiceLifecycle
 /// effectively once (product §4).
 ///
 /// The worker's sequence for one request: ``claim(_:)``; on `claimed` (or
-/// `claimedInDoubt`), for each create call ``recordAttemptStarted(key:owner:)``
-/// *before* sending it and ``recordAttemptEnded(key:owner:inDoubt:)`` when it
-/// certainly placed no call (a retriable failure) or was left in doubt; while
-/// calling, ``renewLease(key:owner:until:)``; finally
-/// ``recordOutcome(key:requestId:owner:outcome:)``, and only then publish and
-/// commit. Every write is durable when the call returns.
+/// `claimedInDoubt`) the claim itself is the first attempt started (attempts
+/// one more, the call pending), so the first create call follows it at once.
+/// ``recordAttemptEnded(key:owner:inDoubt:)`` when an attempt certainly
+/// placed no call (a retriable failure, or the call was never sent) or was
+/// left in doubt; ``recordAttemptStarted(key:owner:)`` *before* each further
+/// create call (a retry); while calling, ``renewLease(key:owner:until:)``;
+/// finally ``recordOutcome(key:requestId:owner:outcome:)``, and only then
+/// publish and commit: two durable writes for a request answered at the
+/// first attempt. Every write is durable when the call returns.
+///
+/// In doubt: a claim whose owner is gone with an attempt pending (it may
+/// have placed a call). Since the claim is the first attempt's start, a
+/// worker that dies between its claim and its first call leaves that key in
+/// doubt too; the worker claims a key only when a call slot is free and
+/// calls at once, so a crash leaves at most `aicc.maxConcurrency` keys so.
 ///
 /// Every operation is one atomic step (a transaction). Operations are guarded
 /// by owner: a worker whose claim was taken over gets `store.claim.lost` and
@@ -60,7 +69,9 @@ public protocol IdempotencyStore: Service, Sendable {
     /// (the partition was revoked before calling, or the request expired
     /// while backing off after failures that certainly created no call).
     /// A claim that is in doubt (``StoredRecord/inDoubt`` or a call pending)
-    /// is never released. Returns `true` when the key was released.
+    /// is never released: end the pending attempt first (a claim's own
+    /// attempt that was never sent ends with `inDoubt == false`). Returns
+    /// `true` when the key was released.
     func releaseClaim(key: String, requestId: String, owner: StoreOwner) async throws(StoreError) -> Bool
 
     /// The key's record, if remembered (past-retention rows not yet swept are

@@ -19,10 +19,15 @@ public enum StormSlots {
 
     /// The claim's answer once the budget has decided: `decision` unchanged
     /// when it is not a fresh claim held to a budget, or the budget admits
-    /// it; `suppressed` (with the same claim row, which takes no slot) when
-    /// the budget is spent.
+    /// it; `suppressed` when the budget is spent, with the claim row minus
+    /// the attempt the claim noted (no call follows), which takes no slot.
+    /// The store writes that row back in the claim's transaction.
     public static func apply(admitted: Bool, to result: ClaimResult) -> ClaimResult {
-        guard !admitted, case .claimed(let record) = result else { return result }
+        guard !admitted, case .claimed(var record) = result else { return result }
+        if record.callPending {
+            record.callPending = false
+            record.attempts -= 1
+        }
         return .suppressed(record)
     }
 

@@ -75,7 +75,11 @@ extension PostgresIdempotencyStore {
                 ON CONFLICT (number_hash, key) DO NOTHING
                 """, logger: logger)
         }
-        return StormSlots.apply(admitted: admitted, to: result)
+        let verdict = StormSlots.apply(admitted: admitted, to: result)
+        if case .suppressed(let record) = verdict {
+            try await connection.query(PostgresRecordCodec.replace(record), logger: logger)
+        }
+        return verdict
     }
 
     public func renewLease(key: String, owner: StoreOwner, until: Date) async throws(StoreError) -> Bool {

@@ -66,7 +66,11 @@ extension SQLiteIdempotencyStore {
                 sql: "INSERT INTO storm_slots (number_hash, key, placed_at) VALUES (?, ?, ?) ON CONFLICT (number_hash, key) DO NOTHING"
             ).execute(arguments: [hash, request.key, now])
         }
-        return StormSlots.apply(admitted: admitted, to: result)
+        let verdict = StormSlots.apply(admitted: admitted, to: result)
+        if case .suppressed(let record) = verdict {
+            try db.cachedStatement(sql: Self.upsert).execute(arguments: SQLiteRecordCodec.arguments(record))
+        }
+        return verdict
     }
 
     public func renewLease(key: String, owner: StoreOwner, until: Date) async throws(StoreError) -> Bool {

@@ -3,7 +3,7 @@
 //     aicc-notify-store-probe PATH COUNT
 //
 // Opens the SQLite idempotency store at PATH (synchronous FULL, the default)
-// and, for i in 0..<COUNT, claims key `k<i>`, records an attempt and an
+// and, for i in 0..<COUNT, claims key `k<i>` (the claim is its first attempt) and records an
 // `accepted` outcome with call serial `s<i>`. After each store call returns it
 // writes one line to stdout, unbuffered:
 //
@@ -43,8 +43,8 @@ do {
             FileHandle.standardError.write(Data("unexpected claim result for \(key)\n".utf8))
             exit(1)
         }
+        // The claim is also the first attempt's start: the outcome follows.
         say("claimed \(key)")
-        _ = try await store.recordAttemptStarted(key: key, owner: owner)
         _ = try await store.recordOutcome(key: key, requestId: "r\(i)", owner: owner, outcome: StoredOutcome(
             outcome: .accepted, callSerialNo: "s\(i)", inDoubt: false, attempts: 1,
             result: Array("{\"requestId\":\"r\(i)\"}".utf8), completedAt: Date()

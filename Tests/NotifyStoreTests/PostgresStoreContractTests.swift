@@ -157,7 +157,6 @@ import Testing
                             let started = ContinuousClock.now
                             do {
                                 _ = try await store.claim(StoreContract.request("r", key: key, owner: owner))
-                                _ = try await store.recordAttemptStarted(key: key, owner: owner)
                                 _ = try await store.recordOutcome(key: key, requestId: "r", owner: owner, outcome: StoreContract.outcome(.accepted))
                             } catch let error as StoreError where error.isRetriable || error.code == "store.claim.lost" {
                                 try await Task.sleep(for: .milliseconds(50))

@@ -72,7 +72,8 @@ struct StoreContract: Sendable {
         )
     }
 
-    /// Claims `requestId` as `owner`, begins one attempt and records `outcome`.
+    /// Claims `requestId` as `owner` (the claim is the first attempt's start)
+    /// and records `outcome`.
     @discardableResult
     static func complete(
         _ store: any IdempotencyStore, _ requestId: String, key: String = "key-1", owner: StoreOwner = workerA,
@@ -80,7 +81,6 @@ struct StoreContract: Sendable {
     ) async throws -> StoredRecord {
         let claim = try await store.claim(request(requestId, key: key, owner: owner))
         try #require(claim.kind == "claimed")
-        _ = try await store.recordAttemptStarted(key: key, owner: owner)
         return try await store.recordOutcome(key: key, requestId: requestId, owner: owner, outcome: outcome)
     }
 
@@ -152,8 +152,9 @@ struct StoreContract: Sendable {
         #expect(stored.fingerprint == "fp-1")
         #expect(stored.owner == workerA)
         #expect(stored.leaseExpiresAt == at(30))
-        #expect(stored.attempts == 0)
-        #expect(!stored.callPending && !stored.inDoubt && !stored.inDoubtTakeover)
+        // The claim is the first attempt's start: its call is pending.
+        #expect(stored.attempts == 1)
+        #expect(stored.callPending && !stored.inDoubt && !stored.inDoubtTakeover)
         // Other keys are independent.
         #expect(try await store.claim(request("r2", key: "key-2", owner: workerB)).kind == "claimed")
     }
@@ -208,7 +209,7 @@ struct StoreContract: Sendable {
         #expect(result.kind == "claimed")
         let stored = try #require(try await store.lookup(key: "key-1"))
         #expect(stored.state == .claimed && stored.requestId == "r2" && stored.owner == workerB)
-        #expect(stored.attempts == 0 && stored.outcome == nil && stored.result == nil && !stored.inDoubt)
+        #expect(stored.attempts == 1 && stored.callPending && stored.outcome == nil && stored.result == nil && !stored.inDoubt)
         // The old request, redelivered now, waits for the new one.
         #expect(try await store.claim(request("r1", at: 7)).kind == "inFlight")
     }
@@ -221,7 +222,6 @@ struct StoreContract: Sendable {
 
         // An attempt ended in doubt makes the failed outcome in doubt even if the outcome says otherwise.
         _ = try await store.claim(request("r3", key: "key-2"))
-        _ = try await store.recordAttemptStarted(key: "key-2", owner: workerA)
         try await store.recordAttemptEnded(key: "key-2", owner: workerA, inDoubt: true)
         _ = try await store.recordAttemptStarted(key: "key-2", owner: workerA)
         let failed = try await store.recordOutcome(
@@ -232,7 +232,6 @@ struct StoreContract: Sendable {
 
     static func inFlightLiveLeaseOtherWorker(_ store: any IdempotencyStore) async throws {
         let claimed = try await store.claim(request("r1"))
-        _ = try await store.recordAttemptStarted(key: "key-1", owner: workerA)
         for requestId in ["r1", "r2"] {
             let result = try await store.claim(request(requestId, owner: workerB, at: 29, retry: true))
             #expect(result.kind == "inFlight")
@@ -244,7 +243,6 @@ struct StoreContract: Sendable {
 
     static func inFlightSameProcess(_ store: any IdempotencyStore) async throws {
         _ = try await store.claim(request("r1"))
-        _ = try await store.recordAttemptStarted(key: "key-1", owner: workerA)
         // Redelivered to the same process while its lease is live: it is calling, wait.
         #expect(try await store.claim(request("r1", at: 1)).kind == "inFlight")
         #expect(try await store.lookup(key: "key-1")?.attempts == 1)
@@ -255,6 +253,10 @@ struct StoreContract: Sendable {
 
     static func releaseClaim(_ store: any IdempotencyStore) async throws {
         _ = try await store.claim(request("r1"))
+        // The claim's own attempt is pending: no release until it has ended
+        // without a call (the worker gives a claim back it never called with).
+        #expect(try await store.releaseClaim(key: "key-1", requestId: "r1", owner: workerA) == false)
+        try await store.recordAttemptEnded(key: "key-1", owner: workerA, inDoubt: false)
         // Only the owner, for the request that holds the claim, can release it.
         #expect(try await store.releaseClaim(key: "key-1", requestId: "r1", owner: workerB) == false)
         #expect(try await store.releaseClaim(key: "key-1", requestId: "r2", owner: workerA) == false)
@@ -265,13 +267,13 @@ struct StoreContract: Sendable {
 
         // A claim with a call pending, or in doubt, is never released.
         _ = try await store.claim(request("r3", key: "key-3"))
-        _ = try await store.recordAttemptStarted(key: "key-3", owner: workerA)
         #expect(try await store.releaseClaim(key: "key-3", requestId: "r3", owner: workerA) == false)
         try await store.recordAttemptEnded(key: "key-3", owner: workerA, inDoubt: true)
         #expect(try await store.releaseClaim(key: "key-3", requestId: "r3", owner: workerA) == false)
         #expect(try await store.lookup(key: "key-3")?.state == .claimed)
-        // One whose attempt certainly placed no call is.
+        // One whose attempts (the claim's, then a retry) certainly placed no call is.
         _ = try await store.claim(request("r4", key: "key-4"))
+        try await store.recordAttemptEnded(key: "key-4", owner: workerA, inDoubt: false)
         _ = try await store.recordAttemptStarted(key: "key-4", owner: workerA)
         try await store.recordAttemptEnded(key: "key-4", owner: workerA, inDoubt: false)
         #expect(try await store.releaseClaim(key: "key-4", requestId: "r4", owner: workerA))
@@ -279,27 +281,31 @@ struct StoreContract: Sendable {
 
     static func expiredLeaseWithoutCallIsPlainTakeover(_ store: any IdempotencyStore) async throws {
         _ = try await store.claim(request("r1"))
-        // Lease ends at 30 s; no attempt was begun, so no call can have been placed.
+        // The claim's attempt ended certainly without a call (say, the token
+        // fetch failed); the lease ends at 30 s: no call can have been placed.
+        try await store.recordAttemptEnded(key: "key-1", owner: workerA, inDoubt: false)
         let result = try await store.claim(request("r1", owner: workerB, at: 30))
         #expect(result.kind == "claimed")
         #expect(result.record.owner == workerB && !result.record.inDoubt && !result.record.inDoubtTakeover)
         #expect(result.record.leaseExpiresAt == at(60))
-        // An attempt that ended certainly without a call does not make it in doubt either.
-        _ = try await store.recordAttemptStarted(key: "key-1", owner: workerB)
+        // The takeover is the next attempt's start.
+        #expect(result.record.attempts == 2 && result.record.callPending)
         try await store.recordAttemptEnded(key: "key-1", owner: workerB, inDoubt: false)
         let again = try await store.claim(request("r1", owner: workerA, at: 61))
         #expect(again.kind == "claimed")
-        #expect(again.record.attempts == 1)
+        #expect(again.record.attempts == 3)
     }
 
     static func expiredLeaseInDoubtReport(_ store: any IdempotencyStore) async throws {
+        // A claim abandoned before it ended its first attempt: in doubt.
         _ = try await store.claim(request("r1"))
-        _ = try await store.recordAttemptStarted(key: "key-1", owner: workerA)
         let result = try await store.claim(request("r1", owner: workerB, at: 31, retry: false))
         #expect(result.kind == "inDoubt")
         let previous = try #require(result.previous)
         #expect(previous.owner == workerA && previous.callPending && previous.attempts == 1)
         #expect(result.record.owner == workerB && result.record.inDoubt && result.record.inDoubtTakeover)
+        // Policy `report`: no call follows, so no attempt is noted.
+        #expect(result.record.attempts == 1 && !result.record.callPending)
         #expect(try await store.lookup(key: "key-1") == result.record)
         // The new owner records indeterminate; the old owner has lost the claim.
         let done = try await store.recordOutcome(
@@ -313,14 +319,15 @@ struct StoreContract: Sendable {
 
     static func expiredLeaseInDoubtRetry(_ store: any IdempotencyStore) async throws {
         _ = try await store.claim(request("r1"))
-        _ = try await store.recordAttemptStarted(key: "key-1", owner: workerA)
         try await store.recordAttemptEnded(key: "key-1", owner: workerA, inDoubt: true)
         // A new request with the same fingerprint meets the abandoned claim.
         let result = try await store.claim(request("r2", owner: workerB, at: 45, retry: true))
         #expect(result.kind == "claimedInDoubt")
         #expect(result.previous?.requestId == "r1")
         #expect(result.record.requestId == "r2" && result.record.owner == workerB && result.record.inDoubtTakeover)
-        #expect(try await store.recordAttemptStarted(key: "key-1", owner: workerB) == 2)
+        // The takeover is the next attempt's start.
+        #expect(result.record.attempts == 2 && result.record.callPending)
+        #expect(try await store.lookup(key: "key-1") == result.record)
         let done = try await store.recordOutcome(
             key: "key-1", requestId: "r2", owner: workerB, outcome: outcome(.accepted, serial: "S-2", attempts: 1, at: 46))
         #expect(done.outcome == .accepted && done.inDoubt)
@@ -329,13 +336,14 @@ struct StoreContract: Sendable {
     static func restartedWorkerIsInDoubtAtOnce(_ store: any IdempotencyStore) async throws {
         let restarted = StoreOwner(worker: workerA.worker, incarnation: "a-2")
         _ = try await store.claim(request("r1"))
-        _ = try await store.recordAttemptStarted(key: "key-1", owner: workerA)
         // Lease still live, but the same worker in a new process: the old process is gone.
         let result = try await store.claim(request("r1", owner: restarted, at: 2))
         #expect(result.kind == "inDoubt")
         #expect(result.record.owner == restarted)
-        // Without a call begun, the restarted worker simply takes the claim back.
+        // With its attempt ended certainly without a call, the restarted
+        // worker simply takes the claim back.
         _ = try await store.claim(request("r2", key: "key-2"))
+        try await store.recordAttemptEnded(key: "key-2", owner: workerA, inDoubt: false)
         let plain = try await store.claim(request("r2", key: "key-2", owner: restarted, at: 2))
         #expect(plain.kind == "claimed")
         #expect(plain.record.owner == restarted)
@@ -343,7 +351,6 @@ struct StoreContract: Sendable {
 
     static func leaseRenewal(_ store: any IdempotencyStore) async throws {
         _ = try await store.claim(request("r1"))
-        _ = try await store.recordAttemptStarted(key: "key-1", owner: workerA)
         #expect(try await store.renewLease(key: "key-1", owner: workerA, until: at(90)))
         #expect(try await store.lookup(key: "key-1")?.leaseExpiresAt == at(90))
         // Past the first lease but within the renewed one: still in flight.
@@ -387,10 +394,11 @@ struct StoreContract: Sendable {
     }
 
     static func attemptsAndDoubt(_ store: any IdempotencyStore) async throws {
-        _ = try await store.claim(request("r1"))
-        #expect(try await store.recordAttemptStarted(key: "key-1", owner: workerA) == 1)
+        // The claim is the first attempt's start.
+        let claimed = try await store.claim(request("r1"))
+        #expect(claimed.record.attempts == 1)
         var stored = try #require(try await store.lookup(key: "key-1"))
-        #expect(stored.callPending && !stored.inDoubt)
+        #expect(stored.attempts == 1 && stored.callPending && !stored.inDoubt)
         try await store.recordAttemptEnded(key: "key-1", owner: workerA, inDoubt: false)
         stored = try #require(try await store.lookup(key: "key-1"))
         #expect(!stored.callPending && !stored.inDoubt)
@@ -401,7 +409,6 @@ struct StoreContract: Sendable {
         #expect(stored.callPending && stored.inDoubt)
         // An answered attempt (accepted) needs no end; the outcome clears the pending call.
         _ = try await store.claim(request("r2", key: "key-2"))
-        _ = try await store.recordAttemptStarted(key: "key-2", owner: workerA)
         let accepted = try await store.recordOutcome(key: "key-2", requestId: "r2", owner: workerA, outcome: outcome(.accepted, serial: "S-2"))
         #expect(!accepted.callPending && !accepted.inDoubt && accepted.attempts == 1)
     }
@@ -485,6 +492,9 @@ struct StoreContract: Sendable {
             kinds.append(try await store.claim(stormRequest("r-\(index)", key: "k-\(index)", at: Double(index))).kind)
         }
         #expect(kinds == ["claimed", "claimed", "claimed", "suppressed", "suppressed"])
+        // A suppressed claim makes no call: it notes no attempt.
+        let suppressed = try #require(try await store.lookup(key: "k-4"))
+        #expect(suppressed.attempts == 0 && !suppressed.callPending && suppressed.state == .claimed)
         // Another number has its own budget; a request not held to one (bypass) always claims.
         #expect(try await store.claim(stormRequest("o-1", key: "o-1", called: "+8613800000002", at: 5)).kind == "claimed")
         #expect(try await store.claim(request("b-1", key: "b-1", at: 5)).kind == "claimed")
@@ -512,11 +522,11 @@ struct StoreContract: Sendable {
         }
         #expect(try await store.claim(stormRequest("r-3", key: "k-3", at: 1)).kind == "suppressed")
         // A failed outcome not in doubt placed no call: its slot goes back.
-        _ = try await store.recordAttemptStarted(key: "k-0", owner: workerA)
         try await store.recordAttemptEnded(key: "k-0", owner: workerA, inDoubt: false)
         _ = try await store.recordOutcome(key: "k-0", requestId: "r-0", owner: workerA, outcome: outcome(.failed, at: 2))
         #expect(try await store.claim(stormRequest("r-4", key: "k-4", at: 3)).kind == "claimed")
         // So does a released claim (expired while backing off, a revoked partition).
+        try await store.recordAttemptEnded(key: "k-1", owner: workerA, inDoubt: false)
         #expect(try await store.releaseClaim(key: "k-1", requestId: "r-1", owner: workerA))
         #expect(try await store.claim(stormRequest("r-5", key: "k-5", at: 4)).kind == "claimed")
         // An accepted call keeps its slot.
@@ -529,7 +539,6 @@ struct StoreContract: Sendable {
             _ = try await store.claim(stormRequest("r-\(index)", key: "k-\(index)"))
         }
         // A call in doubt counts as placed, also when its outcome is failed.
-        _ = try await store.recordAttemptStarted(key: "k-0", owner: workerA)
         try await store.recordAttemptEnded(key: "k-0", owner: workerA, inDoubt: true)
         _ = try await store.recordOutcome(key: "k-0", requestId: "r-0", owner: workerA, outcome: outcome(.failed, inDoubt: true, at: 2))
         _ = try await store.recordOutcome(key: "k-1", requestId: "r-1", owner: workerA, outcome: outcome(.indeterminate, inDoubt: true, at: 2))
@@ -540,7 +549,9 @@ struct StoreContract: Sendable {
         for index in 0..<3 {
             _ = try await store.claim(stormRequest("r-\(index)", key: "k-\(index)"))
         }
-        // Worker A's claim of k-0 lapsed before a call: B takes it over without a second slot.
+        // Worker A's claim of k-0 lapsed after its attempt ended without a
+        // call: B takes it over without a second slot.
+        try await store.recordAttemptEnded(key: "k-0", owner: workerA, inDoubt: false)
         let takeover = try await store.claim(stormRequest("r-0", key: "k-0", owner: workerB, at: 31))
         #expect(takeover.kind == "claimed")
         #expect(try await store.claim(stormRequest("r-3", key: "k-3", owner: workerB, at: 32)).kind == "suppressed")
@@ -591,7 +602,6 @@ struct StoreContract: Sendable {
         claim.traceParent = parentA
         claim.traceState = "vendor=abc,other=x y"
         #expect(try await store.claim(claim).record.traceParent == parentA)
-        _ = try await store.recordAttemptStarted(key: "key-1", owner: workerA)
         let done = try await store.recordOutcome(key: "key-1", requestId: "r1", owner: workerA, outcome: outcome(.accepted, serial: "S-1"))
         #expect(done.traceParent == parentA && done.traceState == "vendor=abc,other=x y")
         #expect(try await store.lookup(key: "key-1")?.traceParent == parentA)
@@ -599,6 +609,7 @@ struct StoreContract: Sendable {
         // A lapsed claim taken over by another worker: the new dispatch's context.
         let parentB = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"
         _ = try await store.claim(request("r2", key: "key-2"))
+        try await store.recordAttemptEnded(key: "key-2", owner: workerA, inDoubt: false)
         var takeover = request("r2", key: "key-2", owner: workerB, at: 31)
         takeover.traceParent = parentB
         #expect(try await store.claim(takeover).kind == "claimed")

@@ -3,7 +3,10 @@ import AICCWire
 import NotifyHTTP
 import Foundation
 import Kafka
+import NIOConcurrencyHelpers
 import NotifyCore
+import NotifyStore
+import NotifyStoreSQLite
 import NotifyWorker
 import Testing
 
@@ -220,6 +223,36 @@ struct WorkerScenarioTests {
                 #expect(results.allSatisfy { $0.result.outcome == .accepted })
                 #expect(!worker.dispatch.isOutage)
             }
+        }
+    }
+
+    /// The claim is the first attempt's start (#24). When that attempt never
+    /// leaves — AICC is down at start, so the token fetch fails — the worker
+    /// ends it as certainly no call; the retry that gets through is then an
+    /// attempt of its own and nothing is left in doubt in the store.
+    @Test func aFirstAttemptThatNeverLeftIsEndedNotLeftInDoubt() async throws {
+        try await WorkerHarness.with { h in
+            let requests = (0..<40).map { TestRequest("r-\($0)", called: phoneNumber($0)) }
+            try await h.produce(requests: requests)
+            h.simulator.outage(for: .seconds(4))
+            let keys = NIOLockedValueBox<[String]>([])
+            try await h.withWorker(h.configuration()) { _ in
+                let results = try await h.waitForResults(40, timeout: .seconds(90))
+                #expect(results.allSatisfy { $0.result.outcome == .accepted })
+                keys.withLockedValue { $0 = results.map(\.result.idempotencyKey) }
+                try await h.waitForCommittedEnd()
+            }
+            let stats = h.simulator.stats
+            #expect(stats.tokenRequests > stats.tokensIssued, "no token fetch met the outage")
+            #expect(requests.allSatisfy { stats.calls(to: $0.called) == 1 })
+            let store = try await SQLiteIdempotencyStore(configuration: .init(path: h.storePath), logger: testLogger("store"))
+            #expect(keys.withLockedValue { $0.count } == 40)
+            for key in keys.withLockedValue({ $0 }) {
+                let record = try #require(try await store.lookup(key: key))
+                #expect(record.state == .done && record.outcome == .accepted, "\(key)")
+                #expect(!record.inDoubt && !record.callPending, "\(key) left in doubt")
+            }
+            await store.close()
         }
     }
 

@@ -29,7 +29,7 @@ extension DispatchService {
         case .recordOutcome(let id, let result, let attemptInDoubt):
             self.addTask(tracing: id, to: &group) { await self.record(id, result, attemptInDoubt: attemptInDoubt, sink) }
         case .releaseClaim(let id, let request):
-            self.addTask(tracing: id, to: &group) { await self.release(request) }
+            self.addTask(tracing: id, to: &group) { await self.release(id, request) }
         case .publishResult(let id, let payload):
             self.addTask(tracing: id, to: &group) { await self.publish(id, payload, sink) }
         case .publishDeadLetter(let id, let errors):
@@ -70,6 +70,13 @@ extension DispatchService {
             try await self.store.claim(claimRequest())
         }
         guard let result = claimed else { return }
+        switch result {
+        case .claimed, .claimedInDoubt:
+            // The claim noted the first attempt: the call follows at once.
+            self.side.withLockedValue { _ = $0.attemptNotedByClaim.insert(id) }
+        default:
+            break
+        }
         let answer: ClaimAnswer
         switch result {
         case .claimed:
@@ -108,10 +115,11 @@ extension DispatchService {
         if result.outcome == .expired && !attemptInDoubt {
             // No call was placed: nothing to remember (product §4).
             done = await self.retrying("releasing") { () throws(StoreError) -> Bool in
-                _ = try await self.store.releaseClaim(key: key, requestId: result.requestId, owner: owner)
+                _ = try await self.releaseUnsent(id, key: key, requestId: result.requestId)
                 return true
             }
         } else {
+            self.side.withLockedValue { _ = $0.attemptNotedByClaim.remove(id) }
             let bytes = Self.encode(result)
             self.side.withLockedValue { $0.encoded[id] = (result, bytes) }
             let outcome = StoredOutcome(
@@ -134,25 +142,50 @@ extension DispatchService {
         self.feed(sink) { $0.outcomeRecorded(id, now: Date()) }
     }
 
-    private func release(_ request: NotificationRequest) async {
-        let owner = self.configuration.owner
+    private func release(_ id: RecordID, _ request: NotificationRequest) async {
         _ = await self.retrying("releasing") { () throws(StoreError) -> Bool in
-            try await self.store.releaseClaim(key: request.idempotencyKey, requestId: request.requestId, owner: owner)
+            try await self.releaseUnsent(id, key: request.idempotencyKey, requestId: request.requestId)
         }
+    }
+
+    /// Gives a claim back that placed no call; the first attempt its claim
+    /// noted and that was never sent ends first (the store never releases a
+    /// claim with a call pending).
+    private func releaseUnsent(_ id: RecordID, key: String, requestId: String) async throws(StoreError) -> Bool {
+        let owner = self.configuration.owner
+        if self.side.withLockedValue({ $0.attemptNotedByClaim.contains(id) }) {
+            do {
+                try await self.store.recordAttemptEnded(key: key, owner: owner, inDoubt: false)
+            } catch where error.code == "store.claim.lost" {
+                // Taken over meanwhile: there is nothing of ours to release.
+                self.side.withLockedValue { _ = $0.attemptNotedByClaim.remove(id) }
+                return false
+            }
+            self.side.withLockedValue { _ = $0.attemptNotedByClaim.remove(id) }
+        }
+        return try await self.store.releaseClaim(key: key, requestId: requestId, owner: owner)
     }
 
     // MARK: AICC
 
     /// What the `willSend` step of a call got to.
     private enum SendStep: Sendable {
-        case notStarted, started, claimLost
+        /// No attempt is noted yet: `willSend` notes one.
+        case notStarted
+        /// The claim noted this first attempt; not sent yet.
+        case notedByClaim
+        /// Noted and about to be sent (or sent).
+        case started
+        /// The claim was lost before sending.
+        case claimLost
     }
 
     private func call(_ id: RecordID, _ request: NotificationRequest, attempt: Int, _ sink: Sink) async {
         let owner = self.configuration.owner
         let key = request.idempotencyKey
         let logger = self.logger(for: request)
-        let step = NIOLockedValueBox(SendStep.notStarted)
+        let noted = self.side.withLockedValue { $0.attemptNotedByClaim.remove(id) != nil }
+        let step = NIOLockedValueBox(noted ? SendStep.notedByClaim : SendStep.notStarted)
         let notification = VoiceNotification(
             called: request.called, callerPresent: request.callerPresent, voiceContent: request.voiceContent,
             callbackURL: self.configuration.callbackURL?(request), priority: request.priority)
@@ -198,8 +231,9 @@ extension DispatchService {
                 logger.error("AICC refused the credentials (tokenByAkSk): check aicc.appKey / aicc.appSecret; pausing")
                 answer = .credentialsRefused
             }
-            if sent == .started, error.outcomeClass != .permanent {
-                let inDoubt = error.outcomeClass == .inDoubt
+            if sent == .started || sent == .notedByClaim, error.outcomeClass != .permanent {
+                // Never sent (the claim's attempt, say, ended at the token fetch): certainly no call.
+                let inDoubt = sent == .started && error.outcomeClass == .inDoubt
                 do {
                     _ = try await self.retryingThrowingClaimLost("ending the attempt", key) { () throws(StoreError) -> Bool in
                         try await self.store.recordAttemptEnded(key: key, owner: owner, inDoubt: inDoubt)
@@ -241,7 +275,14 @@ extension DispatchService {
     }
 
     /// Durable before the request leaves: a crash from here on leaves the key in doubt.
+    /// The first attempt after a claim was noted with the claim: nothing to write.
     private func noteAttemptStarted(key: String, step: NIOLockedValueBox<SendStep>) async throws {
+        let notedByClaim = step.withLockedValue { step -> Bool in
+            guard step == .notedByClaim else { return false }
+            step = .started
+            return true
+        }
+        if notedByClaim { return }
         let owner = self.configuration.owner
         do {
             let operation: () async throws(StoreError) -> Int = { () throws(StoreError) -> Int in

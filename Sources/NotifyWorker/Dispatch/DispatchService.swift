@@ -55,6 +55,11 @@ public final class DispatchService: Service, Sendable {
         /// event carries the very bytes stored (and a redelivery republishes),
         /// encoded once.
         var encoded: [RecordID: (result: NotificationResult, bytes: [UInt8])] = [:]
+        /// Records whose claim was also their first attempt's start (the
+        /// store noted it with the claim), until that attempt is sent or
+        /// ended: the first create call writes nothing more before it goes,
+        /// and a claim given back unsent ends the attempt first.
+        var attemptNotedByClaim: Set<RecordID> = []
 
         /// A record's Kafka timestamp (ms since the epoch, for the end-to-end
         /// latency) and its masked called number (for the `result` log line).
@@ -212,6 +217,7 @@ public final class DispatchService: Service, Sendable {
                 side.deadLetter = side.deadLetter.filter { !partitions.contains($0.key.partition) }
                 side.arrivals = side.arrivals.filter { !partitions.contains($0.key.partition) }
                 side.encoded = side.encoded.filter { !partitions.contains($0.key.partition) }
+                side.attemptNotedByClaim = side.attemptNotedByClaim.filter { !partitions.contains($0.partition) }
             }
             self.endSpans { partitions.contains($0.partition) }
             // Another member may own them already: commit nothing, drop everything.
