@@ -44,6 +44,9 @@ public struct Benchmark: Sendable {
         /// keys the scenarios leave at their defaults, e.g. the storm budget).
         /// Default none.
         public var workerEnvironment: [String: String] = [:]
+        /// The SQLite store's `synchronous` level, `full` or `normal`
+        /// (`store.url`'s `?synchronous=`). Default `full`, the product's.
+        public var storeSynchronous: String = "full"
         /// Requests-topic partitions. Default 6.
         public var partitions: Int = 6
         /// Give up on a scenario when no result arrives for this long. Default 60 s.
@@ -244,7 +247,7 @@ public struct Benchmark: Sendable {
             "AICC_NOTIFY_AICC_APP_SECRET": "sim-app-secret",
             "AICC_NOTIFY_AICC_MAX_CONCURRENCY": String(scenario.maxConcurrency),
             "AICC_NOTIFY_AICC_CALLS_PER_SECOND": "1000000",
-            "AICC_NOTIFY_STORE_URL": "sqlite:" + store,
+            "AICC_NOTIFY_STORE_URL": "sqlite:\(store)?synchronous=\(self.options.storeSynchronous)",
             "AICC_NOTIFY_HTTP_LISTEN": "127.0.0.1:\(port)",
             "AICC_NOTIFY_LOG_LEVEL": self.options.workerLogLevel,
             "AICC_NOTIFY_LOG_FORMAT": "json",

@@ -37,6 +37,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .customLong("worker-setting"), help: "A configuration key for the worker, KEY=VALUE (repeatable), e.g. dispatch.storm.window=300.")
     var workerSettings: [String] = []
 
+    @Option(help: "The SQLite store's synchronous level: full (the default, as in production) or normal.")
+    var storeSynchronous: String = "full"
+
     @Option(help: "Keep stores and worker logs in this directory.")
     var keep: String?
 
@@ -47,6 +50,9 @@ struct BenchCommand: AsyncParsableCommand {
         guard self.scale > 0 && self.scale <= 20 else { throw ValidationError("--scale must be in (0, 20]") }
         for name in self.scenarios.split(separator: ",") where Scenario.Name(rawValue: String(name)) == nil {
             throw ValidationError("unknown scenario '\(name)' (a, b, c, d)")
+        }
+        guard ["full", "normal"].contains(self.storeSynchronous) else {
+            throw ValidationError("--store-synchronous must be full or normal")
         }
         _ = try self.workerEnvironment()
     }
@@ -79,6 +85,7 @@ struct BenchCommand: AsyncParsableCommand {
         options.keepDirectory = self.keep
         options.workerKafkaProperties = self.workerKafkaProperties
         options.workerEnvironment = try self.workerEnvironment()
+        options.storeSynchronous = self.storeSynchronous
         let benchmark = Benchmark(options: options, logger: Logger(label: "aicc-notify.bench"))
         let report = try await benchmark.run { line in
             FileHandle.standardError.write(Data(("bench: " + line + "\n").utf8))
