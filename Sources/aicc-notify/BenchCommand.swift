@@ -37,6 +37,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .customLong("worker-setting"), help: "A configuration key for the worker, KEY=VALUE (repeatable), e.g. dispatch.storm.window=300.")
     var workerSettings: [String] = []
 
+    @Option(help: "Another worker program to measure instead of this one, started as `PATH run` with the same AICC_NOTIFY_* environment (e.g. Benchmarks/python-worker/worker.py).")
+    var workerExecutable: String?
+
     @Option(help: "The SQLite store's synchronous level: full (the default, as in production) or normal.")
     var storeSynchronous: String = "full"
 
@@ -50,6 +53,9 @@ struct BenchCommand: AsyncParsableCommand {
         guard self.scale > 0 && self.scale <= 20 else { throw ValidationError("--scale must be in (0, 20]") }
         for name in self.scenarios.split(separator: ",") where Scenario.Name(rawValue: String(name)) == nil {
             throw ValidationError("unknown scenario '\(name)' (a, b, c, d)")
+        }
+        if let path = self.workerExecutable, !FileManager.default.isExecutableFile(atPath: path) {
+            throw ValidationError("--worker-executable: \(path) is not an executable file")
         }
         guard ["full", "normal"].contains(self.storeSynchronous) else {
             throw ValidationError("--store-synchronous must be full or normal")
@@ -77,7 +83,7 @@ struct BenchCommand: AsyncParsableCommand {
         FileHandle.standardError.write(Data("bench: this is a debug build; use `swift run -c release aicc-notify bench`\n".utf8))
         #endif
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var options = Benchmark.Options(executable: executable)
+        var options = Benchmark.Options(executable: self.workerExecutable ?? executable)
         options.scenarios = self.scenarios.split(separator: ",").compactMap { Scenario.Name(rawValue: String($0)) }
         options.ceiling = self.ceiling
         options.scale = self.scale

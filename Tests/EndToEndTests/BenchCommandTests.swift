@@ -40,6 +40,16 @@ struct BenchCommandTests {
         #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("a/worker.log").path))
     }
 
+    @Test("A bad --worker-executable or --store-synchronous is a usage error")
+    func badWorkerOptions() throws {
+        let missing = try ProcessSupport.run(ProcessSupport.binary, ["bench", "--worker-executable", "/nonexistent/worker.py"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("/nonexistent/worker.py is not an executable file"), "\(missing.stderr)")
+        let level = try ProcessSupport.run(ProcessSupport.binary, ["bench", "--store-synchronous", "off"])
+        #expect(level.status == 2)
+        #expect(level.stderr.contains("--store-synchronous must be full or normal"), "\(level.stderr)")
+    }
+
     @Test("An unknown scenario is a usage error")
     func unknownScenario() throws {
         let output = try ProcessSupport.run(ProcessSupport.binary, ["bench", "--scenarios", "a,x"])
