@@ -59,7 +59,15 @@ import Testing
     }
 
     @Test func resultsValidateAgainstTheResultSchema() throws {
-        let (dir, files) = try writeAll(Self.results, prefix: "result")
+        // The bytes the worker publishes (NotificationResult.jsonBytes).
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("aicc-notify-events-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        var files: [URL] = []
+        for (index, result) in Self.results.enumerated() {
+            let file = dir.appendingPathComponent("result-\(index).json")
+            try Data(result.jsonBytes).write(to: file)
+            files.append(file)
+        }
         defer { try? FileManager.default.removeItem(at: dir) }
         let verdicts = try TestSupport.pythonVerdicts(schema: TestSupport.resultSchema, paths: files)
         #expect(verdicts.count == files.count)
@@ -103,6 +111,32 @@ import Testing
         for status in Self.statuses {
             #expect(try JSONDecoder().decode(CallStatusEvent.self, from: encoder.encode(status)) == status)
         }
+    }
+
+    /// The worker writes result events without `JSONEncoder`
+    /// (`jsonBytes`): byte for byte what `JSONEncoder` writes with sorted
+    /// keys and unescaped slashes, and for strings only JSONText escapes
+    /// differently, the same value.
+    @Test func handWrittenResultEncodingAgreesWithJSONEncoder() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var many = Self.results
+        var attributed = Self.results[0]
+        attributed.attributes = ["b": "2", "a": "1", "zone/région": "eu-west \"quoted\" \\ back", "emoji": "🔔"]
+        many.append(attributed)
+        var bare = Self.results[3]
+        bare.aicc = .init(httpStatus: 500, retCode: nil, retMsg: "no code")
+        many.append(bare)
+        for result in many {
+            #expect(String(decoding: result.jsonBytes, as: UTF8.self) == String(decoding: try encoder.encode(result), as: UTF8.self))
+        }
+        var edgy = Self.results[1]
+        edgy.requestId = "tab\tnew\nline\u{8}bell\u{7}del\u{7F}sep\u{2028}end"
+        edgy.error = .init(code: "x", message: "\u{0}nul \u{C} formfeed \u{2029}")
+        edgy.attributes = ["k\n": "v\r"]
+        let decoded = try JSONDecoder().decode(NotificationResult.self, from: Data(edgy.jsonBytes))
+        #expect(decoded == edgy)
+        #expect(!edgy.jsonBytes.contains(0x0A) && !edgy.jsonBytes.contains(0x7F))
     }
 
     @Test func handWrittenExamplesDecode() throws {

@@ -436,11 +436,9 @@ extension DispatchService {
         return !Task.isCancelled
     }
 
+    /// The result event's bytes (written directly, no `JSONEncoder` pass).
     static func encode(_ result: NotificationResult) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // NotificationResult's encoding cannot fail (strings, numbers, dates as RFC 3339 text).
-        return (try? Array(encoder.encode(result))) ?? []
+        result.jsonBytes
     }
 
     func logger(for request: NotificationRequest) -> Logger {
