@@ -31,11 +31,11 @@ extension NotificationResult {
         out += "\"attempts\":"
         out += String(self.attempts)
         out += ",\"attributes\":{"
-        for (index, key) in self.attributes.keys.sorted().enumerated() {
+        for (index, member) in self.attributes.sorted(by: { $0.key < $1.key }).enumerated() {
             if index > 0 { out += "," }
-            JSONText.appendString(key, to: &out)
+            JSONText.appendString(member.key, to: &out)
             out += ":"
-            JSONText.appendString(self.attributes[key]!, to: &out)
+            JSONText.appendString(member.value, to: &out)
         }
         out += "}"
         if let callSerialNo = self.callSerialNo {

@@ -143,8 +143,7 @@ public final class SQLiteIdempotencyStore: IdempotencyStore {
                 return (salt, synchronous)
             }
         } catch {
-            let mapped = SQLiteRecordCodec.storeError(error, doing: "opening \(path)")
-            throw mapped
+            throw SQLiteRecordCodec.storeError(error, doing: "opening \(path)")
         }
     }
 

@@ -78,5 +78,5 @@ enum SQLiteSchema {
         """
 
     /// How many ``recordColumns`` there are.
-    static let recordColumnCount = 18
+    static let recordColumnCount = recordColumns.split(separator: ",").count
 }

@@ -120,7 +120,7 @@ extension DispatchService {
             }
         } else {
             self.side.withLockedValue { _ = $0.attemptNotedByClaim.remove(id) }
-            let bytes = Self.encode(result)
+            let bytes = result.jsonBytes
             self.side.withLockedValue { $0.encoded[id] = (result, bytes) }
             let outcome = StoredOutcome(
                 outcome: result.outcome, callSerialNo: result.callSerialNo, inDoubt: attemptInDoubt,
@@ -331,7 +331,7 @@ extension DispatchService {
         switch payload {
         case .fresh(let result):
             let stored = self.side.withLockedValue { $0.encoded.removeValue(forKey: id) }
-            bytes = stored.flatMap { $0.result == result ? $0.bytes : nil } ?? Self.encode(result)
+            bytes = stored.flatMap { $0.result == result ? $0.bytes : nil } ?? result.jsonBytes
             self.logResult(result, maskedCalled: self.side.withLockedValue { $0.arrivals[id]?.maskedCalled })
         case .stored(let stored, _):
             bytes = stored
@@ -434,11 +434,6 @@ extension DispatchService {
             }
         }
         return !Task.isCancelled
-    }
-
-    /// The result event's bytes (written directly, no `JSONEncoder` pass).
-    static func encode(_ result: NotificationResult) -> [UInt8] {
-        result.jsonBytes
     }
 
     func logger(for request: NotificationRequest) -> Logger {
