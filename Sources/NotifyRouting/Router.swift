@@ -40,18 +40,64 @@ public struct Router: Sendable {
         var matchedAny = false
         for route in self.rules.routes where Self.matches(route, alert) {
             matchedAny = true
-            let segments = AlertTemplating.render(route.voice, alert: alert, route: route.name)
-            for recipient in route.recipients {
-                requests.append(RoutedRequest(
-                    alert: alert, route: route, recipient: recipient, segments: segments, recordTime: recordTime,
-                    keySecret: self.keySecret))
-            }
+            requests += self.requests(for: alert, route: route, step: 0, recordTime: recordTime)
             if !route.continues { break }
         }
         guard matchedAny else { return .unmatched }
         // One request per recipient and alert: a later route does not ring a number again.
         var seen: Set<String> = []
         return .routed(requests.filter { seen.insert($0.called).inserted })
+    }
+
+    /// The routes `alert` matches, in order (a route without `continue`
+    /// ends the list).
+    public func matchingRoutes(_ alert: Alert) -> [RoutingRules.Route] {
+        var matched: [RoutingRules.Route] = []
+        for route in self.rules.routes where Self.matches(route, alert) {
+            matched.append(route)
+            if !route.continues { break }
+        }
+        return matched
+    }
+
+    /// The requests of one step of `route` for `alert` (product §12), one
+    /// per recipient of the step; empty past the route's last step. Step 0
+    /// is what ``route(_:recordTime:)`` makes for the route before requests
+    /// to a number another route already rings are dropped.
+    public func requests(for alert: Alert, route: RoutingRules.Route, step index: Int, recordTime: Date) -> [RoutedRequest] {
+        guard let step = route.step(index) else { return [] }
+        let segments = AlertTemplating.render(step.voice, alert: alert, route: route.name)
+        return step.recipients.map {
+            RoutedRequest(
+                alert: alert, route: route, step: step, stepIndex: index, recipient: $0, segments: segments,
+                recordTime: recordTime, keySecret: self.keySecret)
+        }
+    }
+
+    /// The id of `alert`'s escalation on `route` (product §12): `esc:` and
+    /// 32 hex digits of SHA-256 (HMAC-SHA256 under `routing.keySecret` when
+    /// set) over the alert's identity, its `startsAt` and the route, so that
+    /// a repeat of one firing finds the escalation and a new firing starts
+    /// another. The key of its escalation events, and the `escalation.id`
+    /// attribute of its requests (with `escalation.step`), which their
+    /// results and call-status events echo.
+    public func escalationID(for alert: Alert, route: String) -> String {
+        Self.escalationID(alert: alert, route: route, keySecret: self.keySecret)
+    }
+
+    static func escalationID(alert: Alert, route: String, keySecret: SymmetricKey?) -> String {
+        "esc:" + Self.digest(domain: "aicc-notify.escalation.v1", [alert.identity, alert.startsAt, route], keySecret: keySecret)
+    }
+
+    /// 32 hex digits over length-prefixed `fields` under `domain`: HMAC-SHA256
+    /// with `keySecret`, else SHA-256.
+    static func digest(domain: String, _ fields: [String], keySecret: SymmetricKey?) -> String {
+        let message = Array((domain + "\n" + fields.map { "\($0.utf8.count):\($0)" }.joined(separator: "\n")).utf8)
+        if let keySecret {
+            let mac = HMAC<SHA256>.authenticationCode(for: message, using: keySecret)
+            return String(mac.map { String(format: "%02x", $0) }.joined().prefix(32))
+        }
+        return String(SHA256Digest.hexDigest(message).prefix(32))
     }
 
     static func matches(_ route: RoutingRules.Route, _ alert: Alert) -> Bool {
@@ -80,6 +126,10 @@ public struct RoutedRequest: Sendable, Equatable {
     /// setting existed). Setting or changing the secret changes every key: a
     /// firing routed before the change and repeated after it rings again.
     public var idempotencyKey: String
+    /// The route that made it.
+    public var route: String
+    /// Its escalation step (product §12): 0 for the route's own call.
+    public var step: Int
     public var called: String
     public var segments: [VoiceSegment]
     public var priority: Int
@@ -87,22 +137,20 @@ public struct RoutedRequest: Sendable, Equatable {
     public var attributes: [String: String]
 
     init(
-        alert: Alert, route: RoutingRules.Route, recipient: String, segments: [VoiceSegment], recordTime: Date,
-        keySecret: SymmetricKey? = nil
+        alert: Alert, route: RoutingRules.Route, step: RoutingRules.Step, stepIndex: Int, recipient: String,
+        segments: [VoiceSegment], recordTime: Date, keySecret: SymmetricKey? = nil
     ) {
-        let identity = [alert.identity, alert.startsAt, route.name, recipient]
-            .map { "\($0.utf8.count):\($0)" }.joined(separator: "\n")
-        let message = Array(("aicc-notify.route.v1\n" + identity).utf8)
-        if let keySecret {
-            let mac = HMAC<SHA256>.authenticationCode(for: message, using: keySecret)
-            self.idempotencyKey = "alert:" + String(mac.map { String(format: "%02x", $0) }.joined().prefix(32))
-        } else {
-            self.idempotencyKey = "alert:" + String(SHA256Digest.hexDigest(message).prefix(32))
-        }
+        // Step 0's keys are the keys routed requests had before escalation
+        // existed; a later step adds its number, so each step rings anew.
+        var fields = [alert.identity, alert.startsAt, route.name, recipient]
+        if stepIndex > 0 { fields.append("step:\(stepIndex)") }
+        self.idempotencyKey = "alert:" + Router.digest(domain: "aicc-notify.route.v1", fields, keySecret: keySecret)
+        self.route = route.name
+        self.step = stepIndex
         self.called = recipient
         self.segments = segments
-        self.priority = route.priority
-        self.expiresAt = route.ttl.map { recordTime.addingTimeInterval($0) }
+        self.priority = step.priority
+        self.expiresAt = step.ttl.map { recordTime.addingTimeInterval($0) }
         var attributes: [String: String] = [
             "alert.name": alert.labels["alertname"] ?? "",
             "alert.fingerprint": alert.identity,
@@ -110,6 +158,12 @@ public struct RoutedRequest: Sendable, Equatable {
             "route": route.name,
         ]
         if let severity = alert.labels["severity"] { attributes["alert.severity"] = severity }
+        // A route that escalates marks its requests with their step, so that
+        // results and status reports find their escalation (product §12).
+        if route.escalation != nil {
+            attributes["escalation.id"] = Router.escalationID(alert: alert, route: route.name, keySecret: keySecret)
+            attributes["escalation.step"] = "\(stepIndex)"
+        }
         // Attribute values are at most 256 characters (the request contract).
         self.attributes = attributes.mapValues { String($0.unicodeScalars.prefix(ContractLimits.attributeValueMaxLength)) }
             .filter { !$0.value.isEmpty }

@@ -18,6 +18,12 @@ import Yams
 ///     ttl: 10m
 ///     voice: [{voiceId: "1133000000000999"}, {text: "{{labels.alertname}}"}]
 ///     continue: false
+///     escalate:                            # product §12
+///       wait: 5m                           # how long a step has to be answered
+///       answered: [0, 1]                   # releaseReason values that count (default)
+///       steps:
+///         - call: ["roster:db-secondary"]  # step 1
+///           priority: 1                    # and ttl, voice: else the route's
 /// ```
 ///
 /// Loading refuses, naming the route: YAML errors, unknown keys, a regex that
@@ -46,6 +52,40 @@ public struct RoutingRules: Sendable {
         public var voice: [VoiceTemplate]
         /// `continue`: keep looking for routes after this one matched.
         public var continues: Bool
+        /// `escalate`: who is called next when nobody answers (product §12);
+        /// nil: the route rings once.
+        public var escalation: EscalationPolicy?
+
+        /// Step `index` of the route: 0 is the route's own `call`, `priority`,
+        /// `ttl` and `voice`; 1… are `escalate.steps`. Nil past the last step.
+        public func step(_ index: Int) -> Step? {
+            if index == 0 { return Step(recipients: self.recipients, priority: self.priority, ttl: self.ttl, voice: self.voice) }
+            guard let steps = self.escalation?.steps, index >= 1, index <= steps.count else { return nil }
+            return steps[index - 1]
+        }
+
+        /// The number of the route's last step (0 without `escalate`).
+        public var lastStep: Int { self.escalation?.steps.count ?? 0 }
+    }
+
+    /// Whom one step calls and how: the route's fields, or a step's
+    /// overrides of them.
+    public struct Step: Sendable {
+        /// `call`: the recipients, rosters expanded, duplicates dropped, in order.
+        public var recipients: [String]
+        /// `priority`, else the route's.
+        public var priority: Int
+        /// `ttl` in seconds, else the route's.
+        public var ttl: TimeInterval?
+        /// `voice`, else the route's.
+        public var voice: [VoiceTemplate]
+
+        public init(recipients: [String], priority: Int, ttl: TimeInterval?, voice: [VoiceTemplate]) {
+            self.recipients = recipients
+            self.priority = priority
+            self.ttl = ttl
+            self.voice = voice
+        }
     }
 
     /// A voice segment with its text as a template.
@@ -122,7 +162,7 @@ public struct RoutingRules: Sendable {
                 throw RoutingRulesError(route: "#\(index + 1)", "name is required")
             }
             guard names.insert(name).inserted else { throw RoutingRulesError(route: name, "another route has this name") }
-            try Self.onlyKeys(mapping, ["name", "match", "matchRegex", "call", "priority", "ttl", "voice", "continue"], where: name, in: "the route")
+            try Self.onlyKeys(mapping, ["name", "match", "matchRegex", "call", "priority", "ttl", "voice", "continue", "escalate"], where: name, in: "the route")
             var match: [String: String] = [:]
             if let value = mapping["match"] {
                 guard let labels = value as? [String: Any] else { throw RoutingRulesError(route: name, "match must be a mapping of label to value") }
@@ -140,22 +180,7 @@ public struct RoutingRules: Sendable {
                     }
                 }
             }
-            guard let call = mapping["call"] as? [Any], !call.isEmpty else {
-                throw RoutingRulesError(route: name, "call must be a non-empty list of E.164 numbers and roster:NAME")
-            }
-            var recipients: [String] = []
-            for entry in call {
-                let text = Self.scalarString(entry)
-                if text.hasPrefix("roster:") {
-                    let roster = String(text.dropFirst("roster:".count))
-                    guard let numbers = rosters[roster] else { throw RoutingRulesError(route: name, "roster '\(roster)' does not exist") }
-                    recipients += numbers
-                } else {
-                    recipients.append(try Self.e164(entry, route: name, context: "call"))
-                }
-            }
-            var seen: Set<String> = []
-            recipients = recipients.filter { seen.insert($0).inserted }
+            let recipients = try Self.recipients(mapping["call"], rosters: rosters, route: name, context: "call")
             let voice = try mapping["voice"].map { value throws(RoutingRulesError) in try Self.voice(value, route: name) } ?? defaultVoice
             guard !voice.isEmpty else { throw RoutingRulesError(route: name, "voice is required (here or in defaults)") }
             let continues: Bool
@@ -164,24 +189,49 @@ public struct RoutingRules: Sendable {
             case let value as Bool: continues = value
             default: throw RoutingRulesError(route: name, "continue must be true or false")
             }
-            routes.append(Route(
+            var route = Route(
                 name: name, match: match, matchRegex: matchRegex, recipients: recipients,
                 priority: try mapping["priority"].map { value throws(RoutingRulesError) in try Self.priority(value, route: name) } ?? defaultPriority,
                 ttl: try mapping["ttl"].map { value throws(RoutingRulesError) in try Self.ttl(value, route: name) } ?? defaultTTL,
-                voice: voice, continues: continues))
+                voice: voice, continues: continues, escalation: nil)
+            if let value = mapping["escalate"] {
+                route.escalation = try Self.escalation(value, route: route, rosters: rosters)
+            }
+            routes.append(route)
         }
         return RoutingRules(routes: routes)
     }
 
     // MARK: Pieces
 
-    private static func onlyKeys(_ mapping: [String: Any], _ allowed: Set<String>, where route: String?, in place: String) throws(RoutingRulesError) {
+    /// A `call` list: E.164 numbers and `roster:NAME`, rosters expanded,
+    /// duplicates dropped, in order.
+    static func recipients(_ value: Any?, rosters: [String: [String]], route: String, context: String) throws(RoutingRulesError) -> [String] {
+        guard let call = value as? [Any], !call.isEmpty else {
+            throw RoutingRulesError(route: route, "\(context) must be a non-empty list of E.164 numbers and roster:NAME")
+        }
+        var recipients: [String] = []
+        for entry in call {
+            let text = Self.scalarString(entry)
+            if text.hasPrefix("roster:") {
+                let roster = String(text.dropFirst("roster:".count))
+                guard let numbers = rosters[roster] else { throw RoutingRulesError(route: route, "roster '\(roster)' does not exist") }
+                recipients += numbers
+            } else {
+                recipients.append(try Self.e164(entry, route: route, context: context))
+            }
+        }
+        var seen: Set<String> = []
+        return recipients.filter { seen.insert($0).inserted }
+    }
+
+    static func onlyKeys(_ mapping: [String: Any], _ allowed: Set<String>, where route: String?, in place: String) throws(RoutingRulesError) {
         for key in mapping.keys.sorted() where !allowed.contains(key) {
             throw RoutingRulesError(route: route, "unknown key '\(key)' in \(place) (known: \(allowed.sorted().joined(separator: ", ")))")
         }
     }
 
-    private static func scalarString(_ value: Any) -> String {
+    static func scalarString(_ value: Any) -> String {
         switch value {
         case let string as String: string
         case let bool as Bool: bool ? "true" : "false"
@@ -189,7 +239,7 @@ public struct RoutingRules: Sendable {
         }
     }
 
-    private static func priority(_ value: Any, route: String?) throws(RoutingRulesError) -> Int {
+    static func priority(_ value: Any, route: String?) throws(RoutingRulesError) -> Int {
         guard let priority = value as? Int, ContractLimits.priorityRange.contains(priority) else {
             throw RoutingRulesError(route: route, "priority must be an integer from 1 (highest) to 9")
         }
@@ -218,7 +268,7 @@ public struct RoutingRules: Sendable {
         return text
     }
 
-    private static func voice(_ value: Any, route: String?) throws(RoutingRulesError) -> [VoiceTemplate] {
+    static func voice(_ value: Any, route: String?) throws(RoutingRulesError) -> [VoiceTemplate] {
         guard let segments = value as? [Any], !segments.isEmpty else {
             throw RoutingRulesError(route: route, "voice must be a non-empty list of {voiceId: …} or {text: …}")
         }

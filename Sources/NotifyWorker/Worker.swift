@@ -85,6 +85,15 @@ public func buildWorker(configuration: WorkerConfiguration, logger: Logger) asyn
         } catch {
             throw ConfigurationError.invalid("routing.file", "\(file): \(error)")
         }
+        // Escalation (product §12) learns whether a call was answered from its status report.
+        if !configuration.callback.isEnabled, let route = rules?.routes.first(where: { $0.escalation != nil }) {
+            throw ConfigurationError.invalid(
+                "routing.file", "\(file): route '\(route.name)': escalate needs status callbacks (set callback.publicBaseURL)")
+        }
+        if let route = rules?.routes.first(where: { $0.escalation != nil }) {
+            throw ConfigurationError.invalid(
+                "routing.file", "\(file): route '\(route.name)': escalate is not carried out by this build yet (aicc-notify route --explain shows the plan)")
+        }
     }
 
     let store: any IdempotencyStore

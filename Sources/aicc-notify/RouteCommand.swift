@@ -16,7 +16,10 @@ struct RouteCommand: AsyncParsableCommand {
             (routed, resolved, unmatched). --check only loads the rules. Exit: 0 ok, 1 the input is \
             not alerts, 2 the rules do not load (the message names the route) or a usage error. \
             expiresAt counts the route's ttl from now. Keys are the worker's: with \
-            AICC_NOTIFY_ROUTING_KEY_SECRET (or ..._FILE) set as for `run`, HMACs under routing.keySecret.
+            AICC_NOTIFY_ROUTING_KEY_SECRET (or ..._FILE) set as for `run`, HMACs under routing.keySecret. \
+            --explain prints instead, for each alert and route it matches, the plan: each step's \
+            recipients (masked), when it rings, its priority, ttl and voice, and the escalation's wait \
+            and answered reasons.
             """
     )
 
@@ -25,6 +28,9 @@ struct RouteCommand: AsyncParsableCommand {
 
     @Flag(help: "Only load the rules: exit 0 when they load, 2 naming the problem.")
     var check = false
+
+    @Flag(help: "Print the plan (each step's masked recipients, wait and voice) instead of the requests.")
+    var explain = false
 
     @Argument(help: "An alert JSON file, or '-' for standard input (the default).")
     var alert: String?
@@ -79,6 +85,10 @@ struct RouteCommand: AsyncParsableCommand {
             throw ExitCode(1)
         case .alerts(let alerts):
             let router = Router(rules: loaded, keySecret: try Self.keySecret(ProcessInfo.processInfo.environment))
+            if self.explain {
+                for alert in alerts { print(RoutePlan(router: router, alert: alert, now: Date()).text, terminator: "") }
+                return
+            }
             for alert in alerts {
                 let name = alert.labels["alertname"] ?? alert.identity
                 switch router.route(alert, recordTime: Date()) {

@@ -164,8 +164,20 @@ struct AlertRoutingProcessTests {
             let last = worker.stderrText.split(separator: "\n").last.map(String.init) ?? ""
             #expect(last.contains("config.invalid") && last.contains("routing.file") && last.contains("route 'db-critical'")
                     && last.contains("roster 'nobody' does not exist"), "\(last)")
+
+            // Escalation (product §12) needs status reports: `escalate` with callbacks off stops the start.
+            try Self.escalatingRules.write(to: rulesFile, atomically: true, encoding: .utf8)
+            let escalating = try s.startWorker(s.environment(["AICC_NOTIFY_ROUTING_FILE": rulesFile.path]))
+            #expect(escalating.waitForExit(timeout: 30) == 2)
+            let refusal = escalating.stderrText.split(separator: "\n").last.map(String.init) ?? ""
+            #expect(refusal.contains("config.invalid") && refusal.contains("routing.file") && refusal.contains("route 'db-critical'")
+                    && refusal.contains("escalate needs status callbacks"), "\(refusal)")
         }
     }
+
+    /// ``rules`` with an escalation on `db-critical`: step 1 calls `+8613900000009`.
+    static let escalatingRules = Self.rules.replacingOccurrences(
+        of: "    priority: 1\n", with: "    priority: 1\n    escalate:\n      wait: 5m\n      steps:\n        - call: [\"+8613900000009\"]\n")
 }
 
 /// `aicc-notify route` (product §9): the requests an alert would make, as JSON
@@ -200,6 +212,28 @@ struct RouteCommandTests {
         let again = try ProcessSupport.run(ProcessSupport.binary, ["route", "--rules", rules.path, "-"], stdin: Data(payload))
         let keys = { (text: String) in text.split(separator: "\n").map { $0.components(separatedBy: #""idempotencyKey":""#)[1].prefix(38) } }
         #expect(keys(again.stdout) == keys(routed.stdout))
+    }
+
+    @Test func explainPrintsEachStepMaskedWithItsWaitAndVoice() throws {
+        let rules = try rulesFile(AlertRoutingProcessTests.escalatingRules)
+        defer { try? FileManager.default.removeItem(at: rules) }
+        let payload = AlertRoutingProcessTests.payload([
+            AlertRoutingProcessTests.alert("DiskFull", team: "db"),
+            AlertRoutingProcessTests.alert("Cpu", team: "web"),
+            AlertRoutingProcessTests.alert("Old", team: "db", status: "resolved"),
+        ])
+        let explained = try ProcessSupport.run(ProcessSupport.binary, ["route", "--rules", rules.path, "--explain", "-"], stdin: Data(payload))
+        #expect(explained.status == 0, "\(explained.stderr)")
+        let text = explained.stdout
+        #expect(text.contains("route db-critical: escalates, wait 5m, answered = releaseReason 0, 1 (esc:"), "\(text)")
+        #expect(text.contains("step 0, at once: +*********0001, +*********0002 · priority 1 · ttl 15m · voice \"$DiskFull: "), "\(text)")
+        #expect(text.contains("step 1, when step 0 is unanswered (at the latest 5m after it): +*********0009 · priority 1"), "\(text)")
+        #expect(text.contains("then: exhausted, nobody more is called"))
+        #expect(text.contains("route web: rings once (no escalate)"))
+        #expect(text.contains("resolved: nobody is called"))
+        for number in ["8613800000001", "8613800000002", "8613900000009", "8613700000000"] {
+            #expect(!text.contains(number), "numbers are masked")
+        }
     }
 
     @Test func checkLoadsOnlyAndNotAlertsExitOne() throws {
