@@ -106,6 +106,11 @@ extension AICCSimulator {
         public var timestampUnit: CallbackSignature.TimestampUnit = .milliseconds
         /// Which `releaseReason` each report carries. Default: always 1.
         public var releaseReason: ReleaseReasonPolicy = .fixed(1)
+        /// The `releaseReason` of every report of a call to one of these
+        /// numbers (as the create request's `called`), before
+        /// ``releaseReason`` is asked: e.g. `["+8613800000001": 4]` makes
+        /// that phone ring out unanswered. Default: empty.
+        public var releaseReasonByNumber: [String: Int] = [:]
         /// How many extra copies of each report to post. Default 0.
         public var duplicates: Int = 0
         /// Per-post timeout. Default 5 s.

@@ -59,7 +59,7 @@ extension AICCSimulator {
     /// Builds (and signs, when a shared key is set) the report for an accepted call.
     func makeReport(serial: String, fields: CreateFields, url: String, state: inout SimulatorState) -> PendingReport {
         let configuration = state.configuration.callback
-        let reason = state.nextReleaseReason()
+        let reason = state.nextReleaseReason(called: fields.called)
         let talkSeconds = 5 + Int(state.random.next() % 40)
         var body = ReleaseEvent.fields(
             callSerialNo: serial,

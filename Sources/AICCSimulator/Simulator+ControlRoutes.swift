@@ -23,6 +23,8 @@ public struct SimulatorConfigurationPatch: Sendable, Codable, Hashable {
     public var releaseReason: Int?
     /// A list to cycle through, e.g. `[0,1,4,6,8,9,10,999]`.
     public var releaseReasonCycle: [Int]?
+    /// Reasons per called number, e.g. `{"+8613800000001": 4}`: replaces the list.
+    public var releaseReasonByNumber: [String: Int]?
     public var duplicates: Int?
     public var seed: UInt64?
 
@@ -44,6 +46,7 @@ public struct SimulatorConfigurationPatch: Sendable, Codable, Hashable {
         if let timestampUnit { configuration.callback.timestampUnit = timestampUnit }
         if let releaseReason { configuration.callback.releaseReason = .fixed(releaseReason) }
         if let releaseReasonCycle { configuration.callback.releaseReason = .cycle(releaseReasonCycle) }
+        if let releaseReasonByNumber { configuration.callback.releaseReasonByNumber = releaseReasonByNumber }
         if let duplicates { configuration.callback.duplicates = max(0, duplicates) }
         if let seed { configuration.seed = seed }
     }

@@ -85,7 +85,8 @@ struct SimulatorState {
         return "1182" + String(middle).leftPadded(to: 6) + String(self.serialCounter).leftPadded(to: 8)
     }
 
-    mutating func nextReleaseReason() -> Int {
+    mutating func nextReleaseReason(called: String?) -> Int {
+        if let called, let reason = self.configuration.callback.releaseReasonByNumber[called] { return reason }
         switch self.configuration.callback.releaseReason {
         case .fixed(let reason):
             return reason

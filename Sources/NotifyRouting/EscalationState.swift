@@ -88,7 +88,7 @@ public struct EscalationState: Sendable, Hashable, Codable {
     /// The `callSerialNo` of the answering call, once answered.
     public var answeredBy: String?
     /// Why it ended as it did: `alert.resolved`, `alert.refired`,
-    /// `unanswered` (exhausted), `answered`.
+    /// `unanswered` or `route.removed` (exhausted), `answered`.
     public var reason: String?
 
     /// A new escalation whose step 0 made `requestIds` at `now`.
@@ -184,6 +184,16 @@ public struct EscalationState: Sendable, Hashable, Codable {
             return self.stepUnanswered(at: now, policy: policy, nextStep: nextStep)
         }
         return changed ? .updated : .unchanged
+    }
+
+    /// Ends a waiting escalation whose route the rules no longer have (or
+    /// no longer escalate): `exhausted`, reason `route.removed` — the rules
+    /// loaded now say nobody more is called.
+    public mutating func endWithoutRoute() -> Transition {
+        guard self.phase == .waiting else { return .unchanged }
+        self.phase = .exhausted
+        self.reason = "route.removed"
+        return .ended(.exhausted)
     }
 
     /// Moves a call forward; never back.

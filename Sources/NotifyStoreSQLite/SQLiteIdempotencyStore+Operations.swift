@@ -212,6 +212,8 @@ extension SQLiteIdempotencyStore {
             swept += db.changesCount
             try db.execute(sql: "DELETE FROM storm_slots WHERE placed_at <= ?", arguments: [cutoff])
             swept += db.changesCount
+            try db.execute(sql: "DELETE FROM escalations WHERE ended = 1 AND updated_at <= ?", arguments: [cutoff])
+            swept += db.changesCount
             return swept
         }
     }

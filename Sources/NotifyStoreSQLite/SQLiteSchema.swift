@@ -59,6 +59,26 @@ enum SQLiteSchema {
             "ALTER TABLE idempotency_keys ADD COLUMN trace_parent TEXT",
             "ALTER TABLE idempotency_keys ADD COLUMN trace_state TEXT",
         ]),
+        // Escalation (product §12): one row per routed alert's escalation,
+        // the worker's state opaque, the columns a sweep and a CAS need.
+        Migration(version: 4, statements: [
+            """
+            CREATE TABLE escalations (
+                id TEXT PRIMARY KEY NOT NULL,
+                subject TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                deadline INTEGER NOT NULL,
+                ended INTEGER NOT NULL,
+                emission_pending INTEGER NOT NULL,
+                body BLOB NOT NULL,
+                updated_at INTEGER NOT NULL
+            )
+            """,
+            "CREATE INDEX escalations_deadline ON escalations (deadline) WHERE ended = 0",
+            "CREATE INDEX escalations_emission_pending ON escalations (deadline) WHERE emission_pending = 1",
+            "CREATE INDEX escalations_subject ON escalations (subject) WHERE ended = 0",
+            "CREATE INDEX escalations_updated_at ON escalations (updated_at) WHERE ended = 1",
+        ]),
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }
@@ -76,6 +96,9 @@ enum SQLiteSchema {
         attempts, call_pending, in_doubt, in_doubt_takeover, outcome, call_serial_no, result, completed_at, \
         trace_parent, trace_state
         """
+
+    /// The escalation columns, in the order ``SQLiteIdempotencyStore`` reads them.
+    static let escalationColumns = "id, subject, version, deadline, ended, emission_pending, body"
 
     /// How many ``recordColumns`` there are.
     static let recordColumnCount = recordColumns.split(separator: ",").count

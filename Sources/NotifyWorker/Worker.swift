@@ -35,6 +35,8 @@ public struct Worker: Service, Sendable {
     public let http: HTTPEndpoint
     /// Alert routing, with `routing.file` set.
     public let router: AlertRouterService?
+    /// Escalation, with a route that has `escalate` (product §12).
+    public let escalations: EscalationService?
     /// The configuration it was built from.
     public let configuration: WorkerConfiguration
     /// The tracer and, when spans are exported, the exporter (product §11).
@@ -49,7 +51,7 @@ public struct Worker: Service, Sendable {
     public var services: [any Service] {
         (self.tracing.exporter.map { [$0] } ?? [])
             + [self.store, self.producer, self.http, DispatchAfterListening(http: self.http, dispatch: self.dispatch)]
-            + (self.router.map { [$0] } ?? [])
+            + (self.router.map { [$0] } ?? []) + (self.escalations.map { [$0] } ?? [])
     }
 
     /// Runs until graceful shutdown, then closes the AICC client. Throws what
@@ -89,10 +91,6 @@ public func buildWorker(configuration: WorkerConfiguration, logger: Logger) asyn
         if !configuration.callback.isEnabled, let route = rules?.routes.first(where: { $0.escalation != nil }) {
             throw ConfigurationError.invalid(
                 "routing.file", "\(file): route '\(route.name)': escalate needs status callbacks (set callback.publicBaseURL)")
-        }
-        if let route = rules?.routes.first(where: { $0.escalation != nil }) {
-            throw ConfigurationError.invalid(
-                "routing.file", "\(file): route '\(route.name)': escalate is not carried out by this build yet (aicc-notify route --explain shows the plan)")
         }
     }
 
@@ -219,13 +217,27 @@ public func buildWorker(configuration: WorkerConfiguration, logger: Logger) asyn
         owner: owner, machine: machine, claimLease: claimLease, drainTimeout: drainTimeout, callbackURL: callbackURL,
         storm: storm, groupID: configuration.kafka.groupID,
         decoder: RequestDecoder.Configuration(acceptedCloudEventTypes: configuration.kafka.cloudEventTypes))
+    // Escalation (product §12): with a route that escalates, in the store beside the keys.
+    let routing = rules.map { Router(rules: $0, keySecret: configuration.routing.keySecret) }
+    var escalations: EscalationService?
+    if let routing, let route = routing.rules.routes.first(where: { $0.escalation != nil }) {
+        guard let escalationStore = store as? any EscalationStore else {
+            await store.close()
+            throw ConfigurationError.invalid(
+                "routing.file", "route '\(route.name)': escalate is not available with this store.url yet (use sqlite:)")
+        }
+        escalations = EscalationService(
+            configuration: .init(
+                requestsTopic: configuration.kafka.topics.requests, escalationsTopic: configuration.kafka.topics.escalations),
+            router: routing, store: escalationStore, producer: producer, metrics: metrics, logger: logger)
+    }
     let dispatch = DispatchService(
         configuration: dispatchConfiguration, consumer: consumer, producer: producer, store: store, aicc: aicc,
-        metrics: metrics, tracing: tracing, logger: logger)
+        metrics: metrics, tracing: tracing, escalations: escalations, logger: logger)
 
     let publisher = CallStatusPublisher(
         store: store, producer: producer, topic: configuration.kafka.topics.callbacks, metrics: metrics, tracing: tracing,
-        logger: logger)
+        escalations: escalations, logger: logger)
     let authenticator = configuration.callback.sharedKey.map { ReportAuthenticator(sharedKey: $0) }
     let readiness: @Sendable () async -> Readiness = {
         var problems: [String] = []
@@ -249,12 +261,13 @@ public func buildWorker(configuration: WorkerConfiguration, logger: Logger) asyn
         return Readiness(problems: problems)
     }
     var router: AlertRouterService?
-    if let rules, let alertsConsumer {
+    if let routing, let alertsConsumer {
         router = AlertRouterService(
             configuration: .init(
                 requestsTopic: configuration.kafka.topics.requests, deadLetterTopic: configuration.kafka.topics.deadLetter,
                 workerID: configuration.worker.id),
-            router: Router(rules: rules, keySecret: configuration.routing.keySecret), consumer: alertsConsumer, producer: producer, metrics: metrics, logger: logger)
+            router: routing, consumer: alertsConsumer, producer: producer, escalations: escalations, metrics: metrics,
+            logger: logger)
     }
     let http = HTTPEndpoint(
         configuration: .init(host: configuration.http.host, port: configuration.http.port), signer: signer,
@@ -262,7 +275,7 @@ public func buildWorker(configuration: WorkerConfiguration, logger: Logger) asyn
         metrics: { MetricsExposition.render(registry.emitToString()) }, logger: logger)
     return Worker(
         dispatch: dispatch, store: store, producer: producer, aicc: aicc, http: http, router: router,
-        configuration: configuration, tracing: tracing, logger: logger)
+        escalations: escalations, configuration: configuration, tracing: tracing, logger: logger)
 }
 
 /// Runs dispatch once the HTTP listener is up; ends quietly when shutdown

@@ -80,6 +80,16 @@ struct SimulateAICCCommand: AsyncParsableCommand {
     @Option(help: "releaseReason of status reports: a number (0,1,4,6,8,9,10,999) or 'cycle' for all in turn.")
     var releaseReason: String = "1"
 
+    @Option(name: .customLong("release-reason-for"), help: ArgumentHelp(
+        "releaseReason of every report of calls to one number, NUMBER=REASON (repeatable); wins over --release-reason.",
+        valueName: "number=reason"))
+    var releaseReasonFor: [String] = []
+
+    @Option(help: ArgumentHelp(
+        "A number whose calls ring out unanswered (releaseReason 4), repeatable: the same as --release-reason-for NUMBER=4.",
+        valueName: "number"))
+    var unanswered: [String] = []
+
     @Option(help: "Extra copies of each status report to post.")
     var duplicates: Int = 0
 
@@ -123,6 +133,14 @@ struct SimulateAICCCommand: AsyncParsableCommand {
             configuration.callback.releaseReason = .fixed(reason)
         } else {
             throw ValidationError("--release-reason must be a number or 'cycle'")
+        }
+        for number in self.unanswered { configuration.callback.releaseReasonByNumber[number] = 4 }
+        for entry in self.releaseReasonFor {
+            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, let reason = Int(parts[1]) else {
+                throw ValidationError("--release-reason-for must be NUMBER=REASON (e.g. +8613800000001=4)")
+            }
+            configuration.callback.releaseReasonByNumber[parts[0]] = reason
         }
         let rates = [self.http500Rate, self.retcode1Rate, self.retcode3Rate, self.hangRate, self.dropRate]
         guard rates.allSatisfy({ (0...1).contains($0) }), rates.reduce(0, +) <= 1 else {

@@ -146,6 +146,7 @@ struct ProcessScenario: Sendable {
         var arguments = [
             "kafka-mock", "--brokers", String(brokers), "--topic", "\(requestsTopic):\(partitions)", "--topic", "\(resultsTopic):2",
             "--topic", "notification.requests.dlq:1", "--topic", "\(callbacksTopic):2", "--topic", "\(alertsTopic):2",
+            "--topic", "notification.escalations:1",
             "--log-level", "warning",
         ]
         if let signalBroker { arguments += ["--signal-broker", String(signalBroker)] }

@@ -17,7 +17,7 @@ import Testing
             #expect(try await again.lookup(key: "key-1") == done)
             await again.close()
         }
-        #expect(try sqlite(directory.path("store.db"), "SELECT group_concat(version) FROM schema_migrations;") == "1,2,3")
+        #expect(try sqlite(directory.path("store.db"), "SELECT group_concat(version) FROM schema_migrations;") == "1,2,3,4")
         #expect(try sqlite(directory.path("store.db"), "PRAGMA journal_mode;") == "wal")
     }
 
@@ -34,7 +34,7 @@ import Testing
         await first.close()
         // Make it a version-1 file again.
         for statement in [
-            "DROP TABLE storm_slots", "DROP TABLE store_meta", "DELETE FROM schema_migrations WHERE version >= 2",
+            "DROP TABLE escalations", "DROP TABLE storm_slots", "DROP TABLE store_meta", "DELETE FROM schema_migrations WHERE version >= 2",
             "ALTER TABLE idempotency_keys DROP COLUMN trace_parent", "ALTER TABLE idempotency_keys DROP COLUMN trace_state",
         ] {
             _ = try sqlite(path, statement)
@@ -43,7 +43,7 @@ import Testing
         #expect(try await migrated.lookup(key: "key-1") == done)
         #expect(try await migrated.claim(StoreContract.stormRequest("r2", key: "k-2", called: "+8613912345678")).kind == "claimed")
         await migrated.close()
-        #expect(try sqlite(path, "SELECT group_concat(version) FROM schema_migrations;") == "1,2,3")
+        #expect(try sqlite(path, "SELECT group_concat(version) FROM schema_migrations;") == "1,2,3,4")
         let salt = try sqlite(path, "SELECT value FROM store_meta WHERE name = 'storm.salt'")
         #expect(salt.count == 64)
         let hash = try sqlite(path, "SELECT number_hash FROM storm_slots WHERE key = 'k-2'")

@@ -148,3 +148,19 @@ import Testing
         await expectStoreError("store.closed") { _ = try await store.lookup(key: "key-1") }
     }
 }
+
+/// The escalation store contract (product §12) against real SQLite files.
+@Suite struct SQLiteEscalationStoreContractTests {
+    @Test(arguments: EscalationStoreContract.Scenario.allCases)
+    func contract(_ scenario: EscalationStoreContract.Scenario) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let contract = EscalationStoreContract(makeStore: {
+            try await SQLiteIdempotencyStore(
+                configuration: .init(path: directory.path("store.db"), retention: StoreContract.retention),
+                logger: quietLogger
+            )
+        })
+        try await contract.run(scenario)
+    }
+}

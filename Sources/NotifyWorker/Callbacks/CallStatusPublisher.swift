@@ -23,6 +23,8 @@ import Tracing
 ///   the published ones are remembered in memory (the last 100,000). After a
 ///   restart a repeated report may publish again; consumers can dedupe on
 ///   `callSerialNo`.
+/// - A report of a call of an escalation (product §12) is applied to it
+///   before AICC is answered; a store that is out answers `unavailable`.
 /// - The event continues its dispatch's trace (product §11): a `send <topic>`
 ///   span (kind producer) whose parent is the `traceparent` the claim kept in
 ///   the store, whichever replica dispatched; the record carries the span's
@@ -36,12 +38,16 @@ final class CallStatusPublisher: StatusReportHandler {
     let outcomeWait: Duration
     let metrics: WorkerMetrics
     let tracing: WorkerTracing
+    /// Escalation (product §12): told of each report of an escalation's call.
+    let escalations: EscalationService?
     private let published = NIOLockedValueBox(RecentSet(capacity: 100_000))
 
     init(
         store: any IdempotencyStore, producer: KafkaProducer, topic: String, metrics: WorkerMetrics,
-        tracing: WorkerTracing = .propagatingOnly, logger: Logger, outcomeWait: Duration = .seconds(5)
+        tracing: WorkerTracing = .propagatingOnly, escalations: EscalationService? = nil, logger: Logger,
+        outcomeWait: Duration = .seconds(5)
     ) {
+        self.escalations = escalations
         self.tracing = tracing
         self.metrics = metrics
         self.store = store
@@ -118,6 +124,12 @@ final class CallStatusPublisher: StatusReportHandler {
             self.logger.warning("call-status event not published; AICC will retry", metadata: [
                 LogKey.requestID: "\(identity.requestId)", LogKey.errorCode: "\((error as? KafkaError)?.code ?? "kafka.unknown")",
             ])
+            return .unavailable
+        }
+        // An answer ends an escalation, an unanswered report may start its next
+        // step: applied before AICC is answered, so a report whose effect the
+        // store did not take is sent again (its event may then be seen twice).
+        if let escalations = self.escalations, !(await escalations.reportPublished(event)) {
             return .unavailable
         }
         self.published.withLockedValue { $0.insert(deduplication) }

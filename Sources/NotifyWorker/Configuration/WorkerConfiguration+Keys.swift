@@ -9,7 +9,7 @@ extension WorkerConfiguration {
         "worker.id",
         "kafka.bootstrapServers", "kafka.groupId", "kafka.autoOffsetReset", "kafka.deliveryTimeout",
         "kafka.topics.requests", "kafka.topics.results", "kafka.topics.callbacks", "kafka.topics.deadLetter",
-        "kafka.topics.alerts", "routing.file", "routing.keySecret",
+        "kafka.topics.alerts", "kafka.topics.escalations", "routing.file", "routing.keySecret",
         "kafka.properties", "kafka.cloudEvents.types",
         "aicc.baseURL", "aicc.appKey", "aicc.appSecret", "aicc.tokenLifetime", "aicc.timeout", "aicc.maxConcurrency",
         "aicc.callsPerSecond",

@@ -82,6 +82,7 @@ extension WorkerConfiguration {
         try reader.read("kafka.topics.callbacks", into: &configuration.kafka.topics.callbacks)
         try reader.read("kafka.topics.deadLetter", into: &configuration.kafka.topics.deadLetter)
         try reader.read("kafka.topics.alerts", into: &configuration.kafka.topics.alerts)
+        try reader.read("kafka.topics.escalations", into: &configuration.kafka.topics.escalations)
         configuration.kafka.cloudEventTypes = try reader.optionalStringList(
             "kafka.cloudEvents.types", example: "com.example.notification.request,com.example.page").map(Set.init)
         configuration.kafka.properties = fileProperties

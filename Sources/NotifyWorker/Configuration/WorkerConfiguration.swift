@@ -80,6 +80,10 @@ public struct WorkerConfiguration: Sendable, Equatable {
             /// `kafka.topics.alerts`: alert records, consumed only with
             /// `routing.file` set (product §9). Default `alerts`.
             public var alerts = "alerts"
+            /// `kafka.topics.escalations`: escalation events, produced only
+            /// when a route has `escalate` (product §12). Default
+            /// `notification.escalations`.
+            public var escalations = "notification.escalations"
 
             public init() {}
         }

@@ -340,7 +340,11 @@ extension DispatchService {
             topic: self.configuration.resultsTopic, key: payload.idempotencyKey, value: bytes, headers: self.traceHeaders(id))
         guard await self.send(message, what: "result") else { return }
         switch payload {
-        case .fresh(let result): self.metrics.resultPublished(result.outcome)
+        case .fresh(let result):
+            self.metrics.resultPublished(result.outcome)
+            if let escalations = self.escalations, result.attributes["escalation.id"] != nil {
+                await escalations.resultPublished(result)
+            }
         case .stored: self.metrics.resultRepublished()
         }
         if let timestamp = self.side.withLockedValue({ $0.arrivals.removeValue(forKey: id)?.timestamp }) {

@@ -83,13 +83,18 @@ public final class DispatchService: Service, Sendable {
     let committer: OffsetCommitter
     let metrics: WorkerMetrics
     let tracing: WorkerTracing
+    /// Escalation (product §12), with a route that escalates: told of each
+    /// result of an escalation's request.
+    let escalations: EscalationService?
 
     /// Creates the service. `consumer` must be subscribed to the requests
     /// topic and not yet running; this service runs it.
     public init(
         configuration: Configuration, consumer: KafkaConsumer, producer: KafkaProducer, store: any IdempotencyStore,
-        aicc: AICCClient, metrics: WorkerMetrics, tracing: WorkerTracing = .propagatingOnly, logger: Logger
+        aicc: AICCClient, metrics: WorkerMetrics, tracing: WorkerTracing = .propagatingOnly,
+        escalations: EscalationService? = nil, logger: Logger
     ) {
+        self.escalations = escalations
         self.metrics = metrics
         self.tracing = tracing
         self.configuration = configuration

@@ -6,6 +6,8 @@ import Logging
 public enum LogKey {
     /// `request.id`: the notification request's `requestId`.
     public static let requestID = "request.id"
+    /// An escalation's id (`esc:…`, product §12).
+    public static let escalationID = "escalation.id"
     /// `request.key`: its idempotency key.
     public static let idempotencyKey = "request.key"
     /// `request.called`: the called number, masked to its last 4 digits.

@@ -104,6 +104,16 @@ public struct WorkerMetrics: Sendable {
         Counter(label: "aicc_notify_alerts_total", dimensions: [("result", result.rawValue)], factory: self.factory).increment()
     }
 
+    /// `aicc_notify_escalations_total{state}` (product §12): one per decision.
+    func escalation(_ state: String) {
+        Counter(label: "aicc_notify_escalations_total", dimensions: [("state", state)], factory: self.factory).increment()
+    }
+
+    /// `aicc_notify_escalations_pending`: escalations not ended, as the store counts them.
+    func escalationsPending(_ count: Int) {
+        Gauge(label: "aicc_notify_escalations_pending", factory: self.factory).record(count)
+    }
+
     func deadLettered(code: String) {
         let dimensions: [(String, String)] = [("code", Self.labelSafe(code))]
         Counter(label: "aicc_notify_dead_lettered_total", dimensions: dimensions, factory: self.factory).increment()

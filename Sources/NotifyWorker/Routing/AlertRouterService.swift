@@ -3,6 +3,7 @@ public import Kafka
 public import Logging
 import NotifyCore
 public import NotifyRouting
+import NotifyStore
 import NotifyTracing
 public import ServiceLifecycle
 
@@ -41,11 +42,14 @@ public final class AlertRouterService: Service, Sendable, CustomStringConvertibl
     let producer: KafkaProducer
     let metrics: WorkerMetrics
     let logger: Logger
+    /// Escalation (product §12), with a route that escalates.
+    let escalations: EscalationService?
 
     public init(
         configuration: Configuration, router: Router, consumer: KafkaConsumer, producer: KafkaProducer,
-        metrics: WorkerMetrics, logger: Logger
+        escalations: EscalationService? = nil, metrics: WorkerMetrics, logger: Logger
     ) {
+        self.escalations = escalations
         self.configuration = configuration
         self.router = router
         self.consumer = consumer
@@ -81,6 +85,22 @@ public final class AlertRouterService: Service, Sendable, CustomStringConvertibl
         self.logger.info("alert routing stopped")
     }
 
+    /// Runs `operation` until it succeeds, with backoff; false when cancelled.
+    static func retrying(logger: Logger, _ operation: () async throws(StoreError) -> Void) async -> Bool {
+        var backoff: Duration = .milliseconds(100)
+        while !Task.isCancelled {
+            do throws(StoreError) {
+                try await operation()
+                return true
+            } catch {
+                logger.warning("escalation: store unavailable; retrying", metadata: [LogKey.errorCode: "\(error.code)"])
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(5))
+            }
+        }
+        return false
+    }
+
     private func handle(_ message: KafkaConsumerMessage) async {
         var logger = self.logger
         logger[metadataKey: LogKey.topic] = "\(message.topic)"
@@ -88,6 +108,8 @@ public final class AlertRouterService: Service, Sendable, CustomStringConvertibl
         logger[metadataKey: LogKey.offset] = "\(message.offset)"
         let recordTime = message.timestampMilliseconds.map { Date(timeIntervalSince1970: Double($0) / 1000) } ?? Date()
         var produced: [KafkaProducerMessage] = []
+        // What escalation learns of the record once its requests are in Kafka.
+        var seen: [(alert: Alert, requests: [RoutedRequest], trace: TraceHeaders?)] = []
         switch AlertRecord.decode(value: message.value, headers: message.headers.map { (key: $0.key, value: $0.value) }) {
         case .notAlerts(let code, let reason):
             logger.notice("not an alert record: dead-lettered", metadata: [LogKey.errorCode: "\(code)", LogKey.errorMessage: "\(reason)"])
@@ -105,6 +127,7 @@ public final class AlertRouterService: Service, Sendable, CustomStringConvertibl
                 case .resolved:
                     self.metrics.alertRouted(.resolved)
                     alertLogger.info("alert resolved: nobody is called")
+                    seen.append((alert, [], nil))
                 case .unmatched:
                     self.metrics.alertRouted(.unmatched)
                     alertLogger.notice("alert matched no route: nobody is called")
@@ -116,8 +139,9 @@ public final class AlertRouterService: Service, Sendable, CustomStringConvertibl
                     // The alert's trace context (W3C or CloudEvents headers)
                     // goes on with its requests: one trace from the alert's
                     // producer to the call status (product §11).
-                    let trace = TraceHeaders.kafka(message.headers.map { (key: $0.key, value: $0.value) })?
-                        .kafkaHeaders.map { KafkaHeader(key: $0.key, value: $0.value) } ?? []
+                    let context = TraceHeaders.kafka(message.headers.map { (key: $0.key, value: $0.value) })
+                    let trace = context?.kafkaHeaders.map { KafkaHeader(key: $0.key, value: $0.value) } ?? []
+                    seen.append((alert, requests, context))
                     produced += requests.map {
                         KafkaProducerMessage(
                             topic: self.configuration.requestsTopic, key: $0.idempotencyKey, value: $0.json, headers: trace)
@@ -135,6 +159,15 @@ public final class AlertRouterService: Service, Sendable, CustomStringConvertibl
             return await group.reduce(true) { $0 && $1 }
         }
         guard sent else { return }  // shutting down: the next owner reads the record again
+        if let escalations = self.escalations {
+            // Started (or ended) in the store before the offset is committed:
+            // a crash before it reads the record again, which starts nothing twice.
+            for entry in seen {
+                guard await Self.retrying(logger: logger, { () throws(StoreError) in
+                    try await escalations.alertSeen(entry.alert, requests: entry.requests, trace: entry.trace, now: Date())
+                }) else { return }
+            }
+        }
         do {
             try await self.consumer.commit([KafkaCommitPosition(topic: message.topic, partition: message.partition, offset: message.offset + 1)])
         } catch {
