@@ -25,10 +25,12 @@ public import ServiceLifecycle
 /// by owner: a worker whose claim was taken over gets `store.claim.lost` and
 /// must drop its work without publishing.
 ///
+/// A store keeps escalations too (``EscalationStore``, product §12).
+///
 /// The store is a `Service`: `run()` sweeps keys past retention periodically
 /// until graceful shutdown, then closes the store. Implementations must pass
 /// the shared contract suite in `Tests/NotifyStoreTests/StoreContract.swift`.
-public protocol IdempotencyStore: Service, Sendable {
+public protocol IdempotencyStore: EscalationStore, Service, Sendable {
     /// How long keys are remembered after completion (`store.retention`).
     var retention: Duration { get }
 

@@ -229,8 +229,10 @@ extension PostgresIdempotencyStore {
                     RETURNING 1
                 ), slots AS (
                     DELETE FROM aicc_notify_storm_slots WHERE placed_at <= \(cutoff) RETURNING 1
+                ), escalations AS (
+                    DELETE FROM aicc_notify_escalations WHERE ended AND updated_at <= \(cutoff) RETURNING 1
                 )
-                SELECT ((SELECT count(*) FROM gone) + (SELECT count(*) FROM slots))::bigint
+                SELECT ((SELECT count(*) FROM gone) + (SELECT count(*) FROM slots) + (SELECT count(*) FROM escalations))::bigint
                 """, logger: self.logger
             ).decode(Int.self) {
                 swept = count

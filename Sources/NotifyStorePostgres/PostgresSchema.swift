@@ -72,6 +72,26 @@ enum PostgresSchema {
             "ALTER TABLE aicc_notify_keys ADD COLUMN trace_parent text",
             "ALTER TABLE aicc_notify_keys ADD COLUMN trace_state text",
         ]),
+        // Escalation (product §12): one row per routed alert's escalation,
+        // the worker's state opaque, the columns a sweep and a CAS need.
+        Migration(version: 4, statements: [
+            """
+            CREATE TABLE aicc_notify_escalations (
+                id text PRIMARY KEY,
+                subject text NOT NULL,
+                version bigint NOT NULL,
+                deadline bigint NOT NULL,
+                ended boolean NOT NULL,
+                emission_pending boolean NOT NULL,
+                body bytea NOT NULL,
+                updated_at bigint NOT NULL
+            )
+            """,
+            "CREATE INDEX aicc_notify_escalations_deadline ON aicc_notify_escalations (deadline) WHERE NOT ended",
+            "CREATE INDEX aicc_notify_escalations_emission_pending ON aicc_notify_escalations (deadline) WHERE emission_pending",
+            "CREATE INDEX aicc_notify_escalations_subject ON aicc_notify_escalations (subject) WHERE NOT ended",
+            "CREATE INDEX aicc_notify_escalations_updated_at ON aicc_notify_escalations (updated_at) WHERE ended",
+        ]),
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }

@@ -4,7 +4,7 @@ public import NotifyStore
 
 /// Escalations (product §12) in the SQLite file: each operation one job of
 /// the group commit, like the key operations.
-extension SQLiteIdempotencyStore: EscalationStore {
+extension SQLiteIdempotencyStore {
     private static let selectEscalations = "SELECT \(SQLiteSchema.escalationColumns) FROM escalations"
 
     public func createEscalation(_ escalation: StoredEscalation, now: Date) async throws(StoreError) -> Bool {

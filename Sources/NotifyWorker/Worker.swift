@@ -220,16 +220,11 @@ public func buildWorker(configuration: WorkerConfiguration, logger: Logger) asyn
     // Escalation (product §12): with a route that escalates, in the store beside the keys.
     let routing = rules.map { Router(rules: $0, keySecret: configuration.routing.keySecret) }
     var escalations: EscalationService?
-    if let routing, let route = routing.rules.routes.first(where: { $0.escalation != nil }) {
-        guard let escalationStore = store as? any EscalationStore else {
-            await store.close()
-            throw ConfigurationError.invalid(
-                "routing.file", "route '\(route.name)': escalate is not available with this store.url yet (use sqlite:)")
-        }
+    if let routing, routing.rules.routes.contains(where: { $0.escalation != nil }) {
         escalations = EscalationService(
             configuration: .init(
                 requestsTopic: configuration.kafka.topics.requests, escalationsTopic: configuration.kafka.topics.escalations),
-            router: routing, store: escalationStore, producer: producer, metrics: metrics, logger: logger)
+            router: routing, store: store, producer: producer, metrics: metrics, logger: logger)
     }
     let dispatch = DispatchService(
         configuration: dispatchConfiguration, consumer: consumer, producer: producer, store: store, aicc: aicc,

@@ -147,6 +147,39 @@ struct EscalationProcessTests {
     }
 }
 
+/// Two workers sharing PostgreSQL (product §12: a fleet escalates a step once).
+@Suite("Escalation with two workers on PostgreSQL", .serialized, .timeLimit(.minutes(5)))
+struct EscalationFleetProcessTests {
+    @Test("two workers on one PostgreSQL: each step rings once, each decision is published once")
+    func eachStepOnce() async throws {
+        let url = try PostgresTestCluster.shared().createDatabase()
+        var simulator = AICCSimulator.Configuration()
+        simulator.callback.delay = .seconds(120)  // no report: both workers' sweeps race for every deadline
+        try await ProcessScenario.with(simulator: simulator) { s in
+            try await s.produceRaw([(key: "g1", value: EscalationProcessTests.alert())], topic: ProcessScenario.alertsTopic)
+            var workers: [ChildProcess] = []
+            for index in 0..<2 {
+                let (worker, _) = try EscalationProcessTests.startWorker(s, wait: "3s", extra: [
+                    "AICC_NOTIFY_STORE_URL": url, "AICC_NOTIFY_WORKER_ID": "escalation-\(index)",
+                ])
+                workers.append(worker)
+            }
+            try await s.waitUntil("the last step rings out: exhausted", timeout: .seconds(90)) {
+                try s.escalationEvents().contains { $0.state == "exhausted" }
+            }
+            try await Task.sleep(for: .seconds(2))
+            for worker in workers { worker.signal(SIGTERM) }
+            for worker in workers { #expect(worker.waitForExit(timeout: 30) == 0) }
+            let events = try s.escalationEvents()
+            #expect(events.map(\.description) == ["escalated/1", "escalated/2", "exhausted/2"], "\(events)")
+            #expect(s.simulator.stats.calls(to: EscalationProcessTests.primary) == 1)
+            #expect(s.simulator.stats.calls(to: EscalationProcessTests.secondary) == 1)
+            #expect(s.simulator.stats.calls(to: EscalationProcessTests.last) == 1)
+            #expect(try s.distinctResults().count == 3)
+        }
+    }
+}
+
 /// An escalation event as a test reads it.
 struct EscalationEventRecord: Decodable, CustomStringConvertible {
     var escalationId: String

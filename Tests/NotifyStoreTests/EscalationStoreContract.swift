@@ -7,7 +7,7 @@ import Testing
 /// against the protocols alone; each store's suite runs every ``Scenario``
 /// on a fresh store with ``StoreContract/retention``.
 struct EscalationStoreContract: Sendable {
-    typealias Store = any IdempotencyStore & EscalationStore
+    typealias Store = any IdempotencyStore
 
     /// Makes a fresh, empty store with ``StoreContract/retention``.
     let makeStore: @Sendable () async throws -> Store

@@ -51,6 +51,34 @@ import Testing
         try await contract.run(scenario)
     }
 
+    @Test(arguments: EscalationStoreContract.Scenario.allCases)
+    func escalationContract(_ scenario: EscalationStoreContract.Scenario) async throws {
+        let url = try PostgresTestCluster.shared().createDatabase()
+        try await EscalationStoreContract(makeStore: { try await Self.open(url) }).run(scenario)
+    }
+
+    /// Three stores (three worker processes) decide one escalation step at
+    /// once, 20 escalations over: exactly one write per escalation lands.
+    @Test func escalationDecisionsRaceAcrossStoresOnOneDatabase() async throws {
+        try await Self.withStores(3) { stores in
+            for index in 0..<20 {
+                #expect(try await stores[0].createEscalation(EscalationStoreContract.escalation("esc:\(index)"), now: StoreContract.t0))
+            }
+            let wins = try await withThrowingTaskGroup(of: Int.self) { group in
+                for index in 0..<20 {
+                    for store in stores {
+                        group.addTask {
+                            let next = EscalationStoreContract.escalation("esc:\(index)", deadline: 600, pending: true)
+                            return try await store.updateEscalation(next, expectedVersion: 1, now: StoreContract.t0) ? 1 : 0
+                        }
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            #expect(wins == 20)
+        }
+    }
+
     @Test func claimsRaceAcrossStoresOnOneDatabase() async throws {
         // Three stores stand for three worker processes; 20 keys, each claimed
         // by all three at once: exactly one claim per key wins.
@@ -89,7 +117,7 @@ import Testing
             }
             try await group.waitForAll()
         }
-        #expect(try cluster.psql("SELECT string_agg(version::text, ',') FROM aicc_notify_schema_migrations", database: database) == "1,2,3")
+        #expect(try cluster.psql("SELECT string_agg(version::text, ',') FROM aicc_notify_schema_migrations", database: database) == "1,2,3,4")
     }
 
     @Test func aNewerSchemaIsRefused() async throws {

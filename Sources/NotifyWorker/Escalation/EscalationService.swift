@@ -119,10 +119,10 @@ public final class EscalationService: Service, Sendable, CustomStringConvertible
             let seenPending = self.pendingSeen.withLockedValue { $0 }
             for escalation in due {
                 guard !Task.isCancelled else { return }
-                if !escalation.isEnded && escalation.deadline <= now {
-                    if try await self.apply(.tick, to: escalation.id, now: now)?.emissionPending == true {
-                        await self.emit(escalation.id, now: now)
-                    }
+                if !escalation.isEnded && escalation.deadline <= now,
+                   try await self.apply(.tick, to: escalation.id, now: now) == true
+                {
+                    await self.emit(escalation.id, now: now)
                 } else if escalation.emissionPending {
                     // A decision whose records are not all out: its decider is
                     // producing them now, or died doing it. The same version
@@ -161,7 +161,7 @@ public final class EscalationService: Service, Sendable, CustomStringConvertible
             // A `resolved` record ends the firing's escalation; a firing ends
             // the escalations of earlier firings (its own is a repeat).
             for active in try await self.store.activeEscalations(subject: subject) where alert.status != "firing" || active.id != id {
-                if try await self.apply(.alert(status: alert.status, startsAt: alert.startsAt), to: active.id, now: now)?.emissionPending == true {
+                if try await self.apply(.alert(status: alert.status, startsAt: alert.startsAt), to: active.id, now: now) {
                     await self.emit(active.id, now: now)
                 }
             }
@@ -191,7 +191,7 @@ public final class EscalationService: Service, Sendable, CustomStringConvertible
     func resultPublished(_ result: NotificationResult) async {
         guard let id = result.attributes["escalation.id"] else { return }
         do throws(StoreError) {
-            if try await self.apply(.result(requestId: result.requestId, outcome: result.outcome), to: id, now: Date())?.emissionPending == true {
+            if try await self.apply(.result(requestId: result.requestId, outcome: result.outcome), to: id, now: Date()) {
                 await self.emit(id, now: Date())
             }
         } catch {
@@ -209,7 +209,7 @@ public final class EscalationService: Service, Sendable, CustomStringConvertible
         let input = EscalationState.Input.report(
             requestId: event.requestId, releaseReason: event.releaseReason.flatMap { Int($0) }, callSerialNo: event.callSerialNo)
         do throws(StoreError) {
-            if try await self.apply(input, to: id, now: Date())?.emissionPending == true {
+            if try await self.apply(input, to: id, now: Date()) {
                 await self.emit(id, now: Date())
             }
             return true
@@ -224,11 +224,13 @@ public final class EscalationService: Service, Sendable, CustomStringConvertible
     // MARK: The rule, under compare-and-set
 
     /// Applies `input` to escalation `id` under compare-and-set, reading again
-    /// when another writer was first. Returns the stored escalation after it
-    /// (written or not), nil when it is not kept.
-    func apply(_ input: EscalationState.Input, to id: String, now: Date) async throws(StoreError) -> StoredEscalation? {
+    /// when another writer was first. Returns whether this call decided
+    /// something (escalated or ended it): then the caller produces the
+    /// decision's records. A decision another worker made is that worker's
+    /// to produce (or, if it died, a sweep's after the grace period).
+    func apply(_ input: EscalationState.Input, to id: String, now: Date) async throws(StoreError) -> Bool {
         for _ in 0..<16 {
-            guard var stored = try await self.store.escalation(id: id) else { return nil }
+            guard var stored = try await self.store.escalation(id: id) else { return false }
             var body = try Self.decode(stored.body, id: id)
             let transition: EscalationState.Transition
             if let route = self.router.rules.routes.first(where: { $0.name == body.state.route }), let policy = route.escalation {
@@ -240,7 +242,7 @@ public final class EscalationService: Service, Sendable, CustomStringConvertible
                 // The rules no longer escalate this route: nobody more is called.
                 transition = body.state.endWithoutRoute()
             }
-            if transition == .unchanged { return stored }
+            if transition == .unchanged { return false }
             let version = stored.version
             stored.body = try Self.encode(body)
             stored.deadline = body.state.deadline
@@ -250,7 +252,6 @@ public final class EscalationService: Service, Sendable, CustomStringConvertible
             case .unchanged, .updated: break
             }
             if try await self.store.updateEscalation(stored, expectedVersion: version, now: now) {
-                stored.version = version + 1
                 switch transition {
                 case .escalated(let step):
                     self.metrics.escalation("escalated")
@@ -263,9 +264,9 @@ public final class EscalationService: Service, Sendable, CustomStringConvertible
                         LogKey.escalationID: "\(id)", "escalation.state": "\(phase.rawValue)", "escalation.step": "\(body.state.step)",
                         "escalation.reason": "\(body.state.reason ?? "")",
                     ])
-                case .unchanged, .updated: break
+                case .unchanged, .updated: return false
                 }
-                return stored
+                return true
             }
             // Another writer was first: read what it decided and apply again.
         }
