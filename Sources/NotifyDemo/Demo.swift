@@ -58,6 +58,8 @@ public struct Demo: Sendable {
         public var deadLetterResends: Int = 0
         /// Call-status events published (one per accepted call).
         public var callStatuses: Int
+        /// The escalation events, `state (step n)`, in order.
+        public var escalations: [String] = []
         public var simulatorCalls: Int
         public var simulatorAccepted: Int
         /// The accepted results' serial numbers are exactly the simulator's accepted calls.
@@ -92,6 +94,7 @@ public struct Demo: Sendable {
         try cluster.createTopic(topics.deadLetter, partitions: 1)
         try cluster.createTopic("notification.callbacks", partitions: 3)
         try cluster.createTopic("alerts", partitions: 1)
+        try cluster.createTopic("notification.escalations", partitions: 1)
 
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("aicc-notify-demo-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -103,6 +106,8 @@ public struct Demo: Sendable {
         simulatorConfiguration.faults = .init(retCode1: self.options.transientFaultRate)
         simulatorConfiguration.seed = self.options.seed
         simulatorConfiguration.callback.releaseReason = .cycle([1, 0, 4, 1, 6])
+        // The escalation chain: the primary lets it ring out, the secondary answers.
+        simulatorConfiguration.callback.releaseReasonByNumber = [Self.escalationPrimary: 4, Self.escalationSecondary: 0]
         let plan = Self.plan(count: self.options.count)
         // Alert routing: the rules, and the requests they make of the demo's alerts.
         let rulesPath = directory.appendingPathComponent("routing.yaml").path
@@ -147,9 +152,11 @@ public struct Demo: Sendable {
                 }
                 tasks.addTask {
                     let expectedResults = Set(plan.compactMap(\.requestId)).count + alertPlan.requests.count
+                        + alertPlan.escalatedRequests.count
                     let expectedDead = plan.filter { $0.requestId == nil }.count
                     return try await self.collect(
                         results: topics.results, deadLetter: topics.deadLetter, callbacks: "notification.callbacks",
+                        escalations: "notification.escalations", expectedEscalationEvents: 2,
                         servers: cluster.bootstrapServers,
                         expectedResults: expectedResults, expectedDeadLetters: expectedDead, progress: progress)
                 }
@@ -179,35 +186,59 @@ public struct Demo: Sendable {
             - text: "Alert {{labels.alertname}} on {{labels.instance}}: {{annotations.summary}}"
         rosters:
           db-oncall: ["+8613600000001", "+8613600000002"]
+          db-secondary: ["\(escalationSecondary)"]
         routes:
+          - name: db-primary-down
+            match: {team: db, alertname: PrimaryDown}
+            call: ["\(escalationPrimary)"]
+            priority: 1
+            escalate:
+              wait: 2m
+              steps:
+                - call: ["roster:db-secondary"]
           - name: db
             match: {team: db}
             call: ["roster:db-oncall"]
         """
 
+    /// The escalation chain's numbers: the primary lets it ring out, the secondary answers.
+    static let escalationPrimary = "+8613600000011"
+    static let escalationSecondary = "+8613600000012"
+
     /// Alert records for the alerts topic, and what routing makes of them.
     struct AlertPlan: Sendable {
         var records: [Planned]
         var requests: [RoutedRequest]
+        /// The requests of escalation steps the demo's chain reaches (step 1 of db-primary-down).
+        var escalatedRequests: [RoutedRequest]
         var notes: [String]
     }
 
     static func alertPlan(router: Router) -> AlertPlan {
         let firing = #"{"status":"firing","labels":{"alertname":"ReplicationBroken","team":"db","instance":"db-02"},"annotations":{"summary":"replica stopped"},"startsAt":"2026-12-04T09:00:00Z"}"#
         let resolved = #"{"status":"resolved","labels":{"alertname":"DiskFull","team":"db","instance":"db-03"},"annotations":{"summary":"disk ok"},"startsAt":"2026-12-04T08:00:00Z"}"#
+        let primaryDown = #"{"status":"firing","labels":{"alertname":"PrimaryDown","team":"db","instance":"db-01"},"annotations":{"summary":"primary unreachable"},"startsAt":"2026-12-04T09:30:00Z"}"#
         let payload = Array(#"{"version":"4","groupKey":"{}:{team=\"db\"}","status":"firing","receiver":"aicc","alerts":[\#(firing),\#(resolved)]}"#.utf8)
+        let page = Array(#"{"version":"4","groupKey":"{}:{alertname=\"PrimaryDown\"}","status":"firing","receiver":"aicc","alerts":[\#(primaryDown)]}"#.utf8)
         var requests: [RoutedRequest] = []
-        if case .alerts(let alerts) = AlertRecord.decode(value: payload, headers: []) {
+        var escalated: [RoutedRequest] = []
+        for record in [payload, page] {
+            guard case .alerts(let alerts) = AlertRecord.decode(value: record, headers: []) else { continue }
             for alert in alerts {
                 if case .routed(let routed) = router.route(alert, recordTime: Date()) { requests += routed }
+                for route in router.matchingRoutes(alert) where route.escalation != nil && alert.status == "firing" {
+                    escalated += router.requests(for: alert, route: route, step: 1, recordTime: Date())
+                }
             }
         }
         return AlertPlan(
             records: [
                 Planned(requestId: nil, key: "am-db", value: payload, called: nil, note: "Alertmanager payload"),
                 Planned(requestId: nil, key: "am-db", value: payload, called: nil, note: "Alertmanager repeat"),
+                Planned(requestId: nil, key: "am-page", value: page, called: nil, note: "Alertmanager page with an escalation"),
             ],
             requests: requests,
+            escalatedRequests: escalated,
             notes: [
                 "alert DiskFull resolved: nobody is called",
                 "Alertmanager repeated ReplicationBroken: the same requests, no new call",
@@ -293,6 +324,8 @@ public struct Demo: Sendable {
         /// Copies beyond the first of a source record's dead letter.
         var deadLetterResends = 0
         var statuses: [CallStatusEvent] = []
+        /// Escalation events (their JSON), in order.
+        var escalations: [EscalationEventSummary] = []
 
         /// Counts a dead letter by its source record.
         mutating func deadLettered(_ message: KafkaConsumerMessage) {
@@ -307,11 +340,13 @@ public struct Demo: Sendable {
     }
 
     private func collect(
-        results: String, deadLetter: String, callbacks: String, servers: String, expectedResults: Int, expectedDeadLetters: Int,
-        progress: @Sendable (String) -> Void
+        results: String, deadLetter: String, callbacks: String, escalations: String, expectedEscalationEvents: Int, servers: String,
+        expectedResults: Int, expectedDeadLetters: Int, progress: @Sendable (String) -> Void
     ) async throws -> Collected {
         let consumer = try KafkaConsumer(
-            configuration: .init(groupID: "aicc-notify-demo-reader", topics: [results, deadLetter, callbacks], client: .init(bootstrapServers: servers)),
+            configuration: .init(
+                groupID: "aicc-notify-demo-reader", topics: [results, deadLetter, callbacks, escalations],
+                client: .init(bootstrapServers: servers)),
             logger: self.logger)
         let timeout = self.options.timeout
         return try await withThrowingTaskGroup(of: Collected?.self) { tasks in
@@ -337,6 +372,10 @@ public struct Demo: Sendable {
                     if let status = try? JSONDecoder().decode(CallStatusEvent.self, from: Data(message.value)) {
                         collected.statuses.append(status)
                     }
+                case .message(let message) where message.topic == escalations:
+                    if let event = try? JSONDecoder().decode(EscalationEventSummary.self, from: Data(message.value)) {
+                        collected.escalations.append(event)
+                    }
                 case .message(let message):
                     collected.deadLettered(message)
                 case .partitionsRevoked(let revocation):
@@ -352,7 +391,11 @@ public struct Demo: Sendable {
                 // Done when every record has its result or dead-letter record, and every accepted call its status.
                 let accepted = Set(collected.results.filter { $0.outcome == .accepted }.compactMap(\.callSerialNo))
                 let reported = Set(collected.statuses.map(\.callSerialNo))
-                if distinct >= expectedResults && collected.deadLetters.count >= expectedDeadLetters && accepted.isSubset(of: reported) { break }
+                if distinct >= expectedResults && collected.deadLetters.count >= expectedDeadLetters && accepted.isSubset(of: reported)
+                    && collected.escalations.count >= expectedEscalationEvents
+                {
+                    break
+                }
             }
             consumer.triggerGracefulShutdown()
             for await event in consumer.events {
@@ -393,7 +436,7 @@ public struct Demo: Sendable {
                 note: [planned.note, result?.error?.code].compactMap { $0 }.joined(separator: ": ")))
         }
         // The alerts: a row per request routing made, and one per alert that made none.
-        for routed in alerts.requests {
+        for routed in alerts.requests + alerts.escalatedRequests {
             let result = latest[routed.idempotencyKey]
             rows.append(Row(
                 requestId: routed.idempotencyKey, called: PhoneNumberMask.mask(routed.called),
@@ -401,7 +444,19 @@ public struct Demo: Sendable {
                 callStatus: result?.callSerialNo.flatMap { serial in collected.statuses.last { $0.callSerialNo == serial } }
                     .map { "\($0.status.rawValue) (\($0.releaseReason ?? "?"))" } ?? "—",
                 attempts: result.map { String($0.attempts) } ?? "—",
-                note: "alert \(routed.attributes["alert.name"] ?? "?") → route \(routed.attributes["route"] ?? "?")"))
+                note: "alert \(routed.attributes["alert.name"] ?? "?") → route \(routed.attributes["route"] ?? "?")"
+                    + (routed.step > 0 ? ", escalation step \(routed.step)" : "")))
+        }
+        for event in collected.escalations {
+            let detail = switch event.state {
+            case "escalated": "step \(event.step - 1) unanswered: step \(event.step) called"
+            case "answered": "step \(event.step) answered: nobody more is called"
+            default: "\(event.state) at step \(event.step)"
+            }
+            rows.append(Row(
+                requestId: "(escalation)", called: event.recipients?.joined(separator: ",") ?? "—", outcome: event.state,
+                callSerialNo: event.callSerialNo ?? "—", callStatus: "—", attempts: "—",
+                note: "\(event.alert.name) on route \(event.route): \(detail)"))
         }
         for note in alerts.notes {
             rows.append(Row(requestId: "(alert)", called: "—", outcome: "—", callSerialNo: "—", callStatus: "—", attempts: "—", note: note))
@@ -413,7 +468,8 @@ public struct Demo: Sendable {
         let simulatorAccepted = Set(calls.compactMap { $0.answer == "accepted" ? $0.callSerialNo : nil })
         return Report(
             rows: rows, outcomes: outcomes, deadLettered: collected.deadLetters.count, deadLetterResends: collected.deadLetterResends,
-            callStatuses: Set(collected.statuses.map(\.callSerialNo)).count, simulatorCalls: calls.count,
+            callStatuses: Set(collected.statuses.map(\.callSerialNo)).count,
+            escalations: collected.escalations.map { "\($0.state) (step \($0.step))" }, simulatorCalls: calls.count,
             simulatorAccepted: simulatorAccepted.count, matchesSimulator: accepted == simulatorAccepted, elapsed: elapsed)
     }
 }
@@ -462,6 +518,7 @@ extension Demo.Report {
                     ? " (\(self.deadLetterResends) dead letter(s) seen again after a rebalance: Kafka's at-least-once, counted once)" : "")
                 + "; "
                 + "\(self.callStatuses) call-status events; "
+                + (self.escalations.isEmpty ? "" : "escalation: \(self.escalations.joined(separator: " → ")); ")
                 + "the simulator recorded \(self.simulatorCalls) calls, \(self.simulatorAccepted) accepted; "
                 + "results \(self.matchesSimulator ? "match" : "DO NOT match") the simulator; "
                 + String(format: "%.1f s", seconds))
@@ -475,6 +532,17 @@ extension String {
         while text.hasSuffix(" ") { text.removeLast() }
         return text
     }
+}
+
+/// An escalation event, as the demo reads it back.
+struct EscalationEventSummary: Decodable, Sendable {
+    struct AlertPart: Decodable, Sendable { var name: String }
+    var alert: AlertPart
+    var route: String
+    var step: Int
+    var state: String
+    var recipients: [String]?
+    var callSerialNo: String?
 }
 
 struct DemoError: Error, CustomStringConvertible {
