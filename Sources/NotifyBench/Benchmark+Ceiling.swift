@@ -16,7 +16,7 @@ extension Benchmark {
         try cluster.createTopic(input, partitions: self.options.partitions)
         try cluster.createTopic(output, partitions: self.options.partitions)
         let servers = cluster.bootstrapServers
-        try await self.produce((0..<records).map(BenchRequest.init), to: input, servers: servers, pacing: nil, sent: SendTimes())
+        try await self.produce((0..<records).map { BenchRequest($0) }, to: input, servers: servers, pacing: nil, sent: SendTimes())
 
         let script = "\(kcat) -C -b \(servers) -t \(input) -o beginning -e -q -K '\\t' | \(kcat) -P -b \(servers) -t \(output) -K '\\t'"
         let childrenBefore = resourceUsageSeconds(children: true)

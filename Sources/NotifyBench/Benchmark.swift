@@ -124,9 +124,12 @@ public struct Benchmark: Sendable {
 
         var simulatorConfiguration = AICCSimulator.Configuration()
         simulatorConfiguration.latency = scenario.aiccLatency
+        simulatorConfiguration.faults = .init(http500: scenario.transientFaults.http500, retCode1: scenario.transientFaults.retCode1)
+        simulatorConfiguration.tokenLifetime = scenario.tokenLifetime
+        simulatorConfiguration.seed = 25
         let quiet = Logger(label: "aicc-notify.bench.simulator", factory: { _ in SwiftLogNoOpLogHandler() })
         return try await AICCSimulator.withRunning(configuration: simulatorConfiguration, logger: quiet) { simulator in
-            let requests = (0..<scenario.requests).map(BenchRequest.init)
+            let requests = (0..<scenario.requests).map { BenchRequest($0, statusCallback: scenario.statusCallbacks) }
             let sent = SendTimes()
             if scenario.arrival == .queued {
                 try await self.produce(requests, to: Self.topics.requests, servers: servers, pacing: nil, sent: sent)
@@ -145,7 +148,9 @@ public struct Benchmark: Sendable {
             do {
                 measured = try await withThrowingTaskGroup(of: Measured?.self) { tasks in
                     tasks.addTask {
-                        try await self.countResults(servers: servers, into: counter)
+                        // With callbacks, a request is done when its call-status event is out too.
+                        let topics = scenario.statusCallbacks ? [Self.topics.results, Self.topics.callbacks] : [Self.topics.results]
+                        try await self.countRecords(on: topics, servers: servers, into: counter)
                         return nil
                     }
                     tasks.addTask {
@@ -158,7 +163,7 @@ public struct Benchmark: Sendable {
                     }
                     tasks.addTask {
                         try await self.measure(
-                            expected: requests.count, counter: counter, worker: worker, started: started, progress: progress)
+                            expected: requests.count * (scenario.statusCallbacks ? 2 : 1), counter: counter, worker: worker, started: started, progress: progress)
                     }
                     var measured: Measured?
                     while let next = try await tasks.next() {
@@ -177,14 +182,15 @@ public struct Benchmark: Sendable {
             }
             await worker.stop()
 
-            let calls = simulator.calls
+            // Calls that AICC accepted (a transient fault placed no call).
+            let calls = simulator.calls.filter { $0.answer == "accepted" }
             let times = sent.snapshot()
             let latencies = calls.compactMap { call -> Double? in
                 guard let called = call.called, let sentAt = times[called] else { return nil }
                 return (call.time - sentAt) * 1000
             }
             return ScenarioResult(
-                scenario: scenario, windowRequests: measured.windowRequests, window: measured.window, drain: measured.drain,
+                scenario: scenario, windowRequests: measured.windowRequests / (scenario.statusCallbacks ? 2 : 1), window: measured.window, drain: measured.drain,
                 latency: Percentiles(latencies), workerCPUSeconds: measured.workerCPU, peakRSSBytes: measured.peakRSS,
                 harnessCPUSeconds: measured.harnessCPU, aiccCalls: calls.count,
                 distinctNumbersCalled: Set(calls.compactMap(\.called)).count)
@@ -235,7 +241,8 @@ public struct Benchmark: Sendable {
     }
 
     /// The worker's configuration, as a deployment sets it: environment
-    /// variables. Rate ceiling off (1,000,000/s); callbacks off.
+    /// variables. Rate ceiling off (1,000,000/s); callbacks only when the
+    /// scenario asks for them.
     private func workerEnvironment(_ scenario: Scenario, servers: String, simulatorURL: String, store: String, port: Int) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AICC_NOTIFY_") }
         environment.merge([
@@ -252,6 +259,14 @@ public struct Benchmark: Sendable {
             "AICC_NOTIFY_LOG_LEVEL": self.options.workerLogLevel,
             "AICC_NOTIFY_LOG_FORMAT": "json",
         ]) { _, new in new }
+        if scenario.statusCallbacks {
+            environment["AICC_NOTIFY_CALLBACK_PUBLIC_BASE_URL"] = "http://127.0.0.1:\(port)/"
+            environment["AICC_NOTIFY_CALLBACK_SECRET"] = "bench-callback-secret-of-32-characters"
+        }
+        if scenario.transientFaults != (0, 0) {
+            environment["AICC_NOTIFY_RETRY_INITIAL_BACKOFF"] = "0.2"
+            environment["AICC_NOTIFY_RETRY_MAX_BACKOFF"] = "2"
+        }
         environment.merge(self.options.workerEnvironment) { _, new in new }
         let properties = [scenario.workerKafkaProperties, self.options.workerKafkaProperties].compactMap { $0 }
         if !properties.isEmpty {
@@ -305,11 +320,12 @@ public struct Benchmark: Sendable {
         }
     }
 
-    /// Counts records on the results topic (one per request) until cancelled.
-    private func countResults(servers: String, into counter: NIOLockedValueBox<Int>) async throws {
+    /// Counts records on `topics` (results: one per request; call-status
+    /// events: one per accepted call) until cancelled.
+    private func countRecords(on topics: [String], servers: String, into counter: NIOLockedValueBox<Int>) async throws {
         let consumer = try KafkaConsumer(
             configuration: .init(
-                groupID: "aicc-notify-bench-reader-\(UUID().uuidString.prefix(6))", topics: [Self.topics.results],
+                groupID: "aicc-notify-bench-reader-\(UUID().uuidString.prefix(6))", topics: topics,
                 client: .init(bootstrapServers: servers)),
             logger: self.logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -358,10 +374,10 @@ struct BenchRequest: Sendable {
     var called: String
     var bytes: [UInt8]
 
-    init(_ index: Int) {
+    init(_ index: Int, statusCallback: Bool = false) {
         self.requestId = "bench-\(index)"
         self.called = "+86138" + String(format: "%08d", index)
-        let json = #"{"requestId":"\#(self.requestId)","called":"\#(self.called)","voiceContent":[{"text":"Disk full on db-\#(index % 100)"}],"priority":3,"statusCallback":false}"#
+        let json = #"{"requestId":"\#(self.requestId)","called":"\#(self.called)","voiceContent":[{"text":"Disk full on db-\#(index % 100)"}],"priority":3,"statusCallback":\#(statusCallback)}"#
         self.bytes = Array(json.utf8)
     }
 }

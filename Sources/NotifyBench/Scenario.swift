@@ -1,7 +1,7 @@
 /// One benchmark scenario (issue #10): how requests arrive, how AICC answers,
 /// and how many.
 public struct Scenario: Sendable, Hashable {
-    /// The four scenarios of the issue.
+    /// The scenarios of issues #10 and #25.
     public enum Name: String, CaseIterable, Sendable, Hashable {
         /// AICC answers instantly: the worker's CPU-bound ceiling.
         case a
@@ -11,6 +11,10 @@ public struct Scenario: Sendable, Hashable {
         case c
         /// 50,000 requests already queued: drain time and peak memory.
         case d
+        /// How alerting loads the worker (issue #25): a steady 50 requests/s,
+        /// each with a status callback, 10 % transient AICC faults, tokens that
+        /// live 5 s: the fixed per-request costs.
+        case f
     }
 
     /// How the requests reach Kafka.
@@ -33,6 +37,21 @@ public struct Scenario: Sendable, Hashable {
     public var maxConcurrency: Int
     /// `kafka.properties` for the worker, as `AICC_NOTIFY_KAFKA_PROPERTIES`.
     public var workerKafkaProperties: String? = nil
+    /// Every request asks for a status report, which the simulator posts to
+    /// the worker's callback endpoint; a request is done when its result and
+    /// its call-status event are both on Kafka. Default false.
+    public var statusCallbacks = false
+    /// Rates (0…1) of AICC answers that are transient faults: HTTP 500 and
+    /// retCode 1 (the worker retries both). Default none.
+    public var transientFaults: (http500: Double, retCode1: Double) = (0, 0)
+    /// How long the simulator's tokens live (nil: as asked). Default nil.
+    public var tokenLifetime: Duration? = nil
+
+    public static func == (lhs: Scenario, rhs: Scenario) -> Bool { lhs.name == rhs.name && lhs.requests == rhs.requests }
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(self.name)
+        hasher.combine(self.requests)
+    }
 
     /// The issue's scenario `name`, its request count multiplied by `scale`
     /// (at least 100; scenario c keeps its rate and runs `60 s × scale`).
@@ -62,6 +81,15 @@ public struct Scenario: Sendable, Hashable {
             return Scenario(
                 name: .d, title: "50,000 queued, AICC takes 200 ms, 512 in flight", requests: scaled(50_000),
                 arrival: .queued, aiccLatency: .milliseconds(200), maxConcurrency: 512)
+        case .f:
+            var f = Scenario(
+                name: .f, title: "steady 50 requests/s for 60 s, each with a status callback, 10 % AICC faults, 5 s tokens, AICC takes 200 ms",
+                requests: scaled(3_000), arrival: .steady(perSecond: 50), aiccLatency: .milliseconds(200), maxConcurrency: 64,
+                workerKafkaProperties: "fetch.wait.max.ms=10")
+            f.statusCallbacks = true
+            f.transientFaults = (http500: 0.05, retCode1: 0.05)
+            f.tokenLifetime = .seconds(5)
+            return f
         }
     }
 }

@@ -12,15 +12,16 @@ struct BenchCommand: AsyncParsableCommand {
         discussion: """
             Runs `aicc-notify run` as its own process against an in-process mock Kafka cluster \
             and the AICC simulator, per scenario: (a) AICC answers instantly, (b) AICC takes \
-            200 ms with 512 in flight, (c) a steady 100 requests/s for 60 s, (d) 50,000 queued; \
+            200 ms with 512 in flight, (c) a steady 100 requests/s for 60 s, (d) 50,000 queued, (f) a steady \
+            50 requests/s, each with a status callback, 10 % transient AICC faults and 5 s tokens; \
             then raw librdkafka (kcat consume → kcat produce) through the same mock cluster as \
             the ceiling. Prints a table and the ratios (BENCHMARKS.md); exits 1 if some request did \
             not reach AICC exactly once. Build with -c release: a debug build's figures mean little.
             """
     )
 
-    @Option(help: "Scenarios to run, comma-separated (a,b,c,d).")
-    var scenarios: String = "a,b,c,d"
+    @Option(help: "Scenarios to run, comma-separated (a,b,c,d,f).")
+    var scenarios: String = "a,b,c,d,f"
 
     @Flag(inversion: .prefixedNo, help: "Measure the kcat ceiling.")
     var ceiling = true

@@ -81,12 +81,12 @@ struct SimulateAICCCommand: AsyncParsableCommand {
     var releaseReason: String = "1"
 
     @Option(name: .customLong("release-reason-for"), help: ArgumentHelp(
-        "releaseReason of every report of calls to one number, NUMBER=REASON (repeatable); wins over --release-reason.",
+        "releaseReason of every report of calls to one number, NUMBER=REASON (repeatable); wins over the --release-reason policy for that number.",
         valueName: "number=reason"))
     var releaseReasonFor: [String] = []
 
     @Option(help: ArgumentHelp(
-        "A number whose calls ring out unanswered (releaseReason 4), repeatable: the same as --release-reason-for NUMBER=4.",
+        "A number whose calls ring out unanswered (releaseReason 4), repeatable: the same as --release-reason-for NUMBER=4 for it.",
         valueName: "number"))
     var unanswered: [String] = []
 

@@ -119,11 +119,12 @@ struct EscalationProcessTests {
         simulator.callback.delay = .seconds(120)  // no report: the deadlines decide
         try await ProcessScenario.with(simulator: simulator) { s in
             try await s.produceRaw([(key: "g1", value: Self.alert())], topic: ProcessScenario.alertsTopic)
-            let (worker, environment) = try Self.startWorker(s, wait: "5s")
-            try await s.waitUntil("step 0 has its result", timeout: .seconds(60)) { try s.distinctResults().count == 1 }
+            let (worker, environment) = try Self.startWorker(s, wait: "10s")
+            // Killed as soon as step 0 rang: its wait (10 s from the routing) has begun.
+            try await s.waitUntil("step 0 rings", timeout: .seconds(60)) { s.simulator.stats.acceptedCalls(to: Self.primary) == 1 }
             worker.signal(SIGKILL)
             _ = worker.waitForExit(timeout: 10)
-            try await Task.sleep(for: .seconds(7))  // the deadline passes while nobody runs
+            try await Task.sleep(for: .seconds(11))  // the deadline passes while nobody runs
             #expect(s.simulator.stats.calls(to: Self.secondary) == 0)
 
             let restarted = try s.startWorker(environment)

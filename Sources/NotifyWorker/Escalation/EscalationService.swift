@@ -68,6 +68,18 @@ public final class EscalationService: Service, Sendable, CustomStringConvertible
         var annotations: [String: String]
         var traceParent: String?
         var traceState: String?
+        /// Decisions whose records may not all be in Kafka yet, in order.
+        var outbox: [Emission] = []
+    }
+
+    /// One decision's records: the escalation event (as decided, with its
+    /// time) and, for `escalated`, the step whose requests go out (made by
+    /// the router again: deterministic, with `at` as the record time their
+    /// ttl counts from).
+    struct Emission: Codable, Sendable, Equatable {
+        var step: Int?
+        var at: Date
+        var event: [UInt8]
     }
 
     let configuration: Configuration
@@ -243,6 +255,17 @@ public final class EscalationService: Service, Sendable, CustomStringConvertible
                 transition = body.state.endWithoutRoute()
             }
             if transition == .unchanged { return false }
+            switch transition {
+            case .escalated(let step):
+                let recipients = self.router.rules.routes.first { $0.name == body.state.route }
+                    .map { self.router.requests(for: Self.alert(body), route: $0, step: step, recordTime: now).map(\.called) }
+                body.outbox.append(Emission(
+                    step: step, at: now, event: EscalationEvent(after: body.state, recipients: recipients, at: now).jsonBytes))
+            case .ended:
+                body.outbox.append(Emission(step: nil, at: now, event: EscalationEvent(after: body.state, at: now).jsonBytes))
+            case .unchanged, .updated:
+                break
+            }
             let version = stored.version
             stored.body = try Self.encode(body)
             stored.deadline = body.state.deadline
@@ -273,29 +296,32 @@ public final class EscalationService: Service, Sendable, CustomStringConvertible
         throw .unavailable("escalation \(id): too much contention")
     }
 
-    /// Carries out the stored decision of escalation `id`, if one is
-    /// pending: the current step's requests (when it is waiting on a later
-    /// step) and the event, then clears the flag — unless a later decision
-    /// came meanwhile, which is then carried out in turn. One emitter per
+    /// Carries out the stored decisions of escalation `id` not yet carried
+    /// out (its outbox), in order: each escalated step's requests, then each
+    /// decision's event; then takes them out of the outbox. One emitter per
     /// escalation in this process at a time.
     func emit(_ id: String, now: Date) async {
         guard self.emitting.withLockedValue({ $0.insert(id).inserted }) else { return }
         defer { self.emitting.withLockedValue { _ = $0.remove(id) } }
-        for _ in 0..<4 {
+        for _ in 0..<8 {
             guard let stored = try? await self.store.escalation(id: id), stored.emissionPending,
                   let body = try? Self.decode(stored.body, id: id)
             else { return }
-            guard await self.produce(body, now: now) else { return }
-            // Clear the flag unless a later decision is pending.
+            let emitted = body.outbox
+            for emission in emitted {
+                guard await self.produce(emission, of: body) else { return }
+            }
+            // Take what was produced out of the outbox (a decision made meanwhile stays).
             while true {
-                guard let current = try? await self.store.escalation(id: id), current.emissionPending,
-                      let currentBody = try? Self.decode(current.body, id: id)
+                guard let current = try? await self.store.escalation(id: id), var currentBody = try? Self.decode(current.body, id: id)
                 else { return }
-                guard currentBody.state.phase == body.state.phase && currentBody.state.step == body.state.step else { break }
+                guard currentBody.outbox.starts(with: emitted) else { return }
+                currentBody.outbox.removeFirst(emitted.count)
                 var done = current
-                done.emissionPending = false
+                done.emissionPending = !currentBody.outbox.isEmpty
                 do throws(StoreError) {
-                    if try await self.store.updateEscalation(done, expectedVersion: current.version, now: now) { return }
+                    done.body = try Self.encode(currentBody)
+                    if try await self.store.updateEscalation(done, expectedVersion: current.version, now: now) { break }
                 } catch {
                     // Produced again by a later sweep: idempotent requests, an event seen twice.
                     self.logger.warning("escalation: emission not marked done", metadata: [
@@ -307,27 +333,19 @@ public final class EscalationService: Service, Sendable, CustomStringConvertible
         }
     }
 
-    /// Produces a decision's records; false when shutting down first.
-    private func produce(_ body: Body, now: Date) async -> Bool {
-        let state = body.state
-        var messages: [KafkaProducerMessage] = []
+    /// Produces one decision's records (the step's requests first, so that a
+    /// consumer that sees `escalated` finds them); false when shutting down.
+    private func produce(_ emission: Emission, of body: Body) async -> Bool {
         let trace = body.traceParent.map { TraceHeaders(traceParent: $0, traceState: body.traceState) }?
             .kafkaHeaders.map { KafkaHeader(key: $0.key, value: $0.value) } ?? []
-        var recipients: [String]?
-        if state.phase == .waiting {
-            guard state.step > 0, let route = self.router.rules.routes.first(where: { $0.name == state.route }) else { return true }
-            // The step's ttl counts from when its wait began.
-            let began = state.deadline.addingTimeInterval(-(route.escalation?.wait ?? 0))
-            let requests = self.router.requests(for: Self.alert(body), route: route, step: state.step, recordTime: began)
-            recipients = requests.map(\.called)
-            messages += requests.map {
+        var messages: [KafkaProducerMessage] = []
+        if let step = emission.step, let route = self.router.rules.routes.first(where: { $0.name == body.state.route }) {
+            messages += self.router.requests(for: Self.alert(body), route: route, step: step, recordTime: emission.at).map {
                 KafkaProducerMessage(topic: self.configuration.requestsTopic, key: $0.idempotencyKey, value: $0.json, headers: trace)
             }
         }
-        let event = EscalationEvent(after: state, recipients: recipients, at: now)
         messages.append(KafkaProducerMessage(
-            topic: self.configuration.escalationsTopic, key: state.id, value: event.jsonBytes, headers: trace))
-        // Requests first, the event after: a consumer that sees `escalated` finds the requests.
+            topic: self.configuration.escalationsTopic, key: body.state.id, value: emission.event, headers: trace))
         for message in messages {
             guard await self.producer.sendRetrying(message, what: "escalation record", logger: self.logger) else { return false }
         }
