@@ -46,6 +46,15 @@ struct EscalationProcessTests {
         return (try s.startWorker(environment), environment)
     }
 
+    /// Runs `wait`; when it fails, the failure carries the end of the worker's log.
+    static func explained(_ worker: ChildProcess, _ wait: () async throws -> Void) async throws {
+        do {
+            try await wait()
+        } catch {
+            throw ScenarioFailure("\(error); the worker's log ends: \(worker.stderrText.suffix(3000))")
+        }
+    }
+
     static func alert(status: String = "firing", startsAt: String = "2026-12-04T10:00:00Z") -> [UInt8] {
         AlertRoutingProcessTests.payload([
             #"{"status":"\#(status)","labels":{"alertname":"ReplicationBroken","team":"db","instance":"db-01"},"annotations":{},"startsAt":"\#(startsAt)","fingerprint":"fp-repl"}"#,
@@ -60,7 +69,8 @@ struct EscalationProcessTests {
             try await s.produceRaw([(key: "g1", value: Self.alert())], topic: ProcessScenario.alertsTopic)
             let (worker, environment) = try Self.startWorker(s, wait: "30s")
             try await s.waitUntil("the escalation is answered", timeout: .seconds(60)) {
-                try s.escalationEvents().contains { $0.state == "answered" }
+                try worker.expectRunning()
+                return try s.escalationEvents().contains { $0.state == "answered" }
             }
             // Long enough for a wrong step 2 to show.
             try await Task.sleep(for: .seconds(2))
@@ -97,7 +107,12 @@ struct EscalationProcessTests {
         try await ProcessScenario.with(simulator: simulator) { s in
             try await s.produceRaw([(key: "g1", value: Self.alert())], topic: ProcessScenario.alertsTopic)
             let (worker, _) = try Self.startWorker(s, wait: "4s")
-            try await s.waitUntil("step 0 has its result", timeout: .seconds(60)) { try s.distinctResults().count == 1 }
+            try await Self.explained(worker) {
+                try await s.waitUntil("step 0 has its result", timeout: .seconds(60)) {
+                    try worker.expectRunning()
+                    return try s.distinctResults().count == 1
+                }
+            }
             try await s.produceRaw([(key: "g1", value: Self.alert(status: "resolved"))], topic: ProcessScenario.alertsTopic)
             try await s.waitUntil("the escalation ends resolved", timeout: .seconds(30)) {
                 try s.escalationEvents().contains { $0.state == "resolved" }
@@ -121,14 +136,20 @@ struct EscalationProcessTests {
             try await s.produceRaw([(key: "g1", value: Self.alert())], topic: ProcessScenario.alertsTopic)
             let (worker, environment) = try Self.startWorker(s, wait: "10s")
             // Killed as soon as step 0 rang: its wait (10 s from the routing) has begun.
-            try await s.waitUntil("step 0 rings", timeout: .seconds(60)) { s.simulator.stats.acceptedCalls(to: Self.primary) == 1 }
+            try await s.waitUntil("step 0 rings", timeout: .seconds(60)) {
+                try worker.expectRunning()
+                return s.simulator.stats.acceptedCalls(to: Self.primary) == 1
+            }
             worker.signal(SIGKILL)
             _ = worker.waitForExit(timeout: 10)
             try await Task.sleep(for: .seconds(11))  // the deadline passes while nobody runs
             #expect(s.simulator.stats.calls(to: Self.secondary) == 0)
 
             let restarted = try s.startWorker(environment)
-            try await s.waitUntil("step 1 rings", timeout: .seconds(60)) { s.simulator.stats.acceptedCalls(to: Self.secondary) == 1 }
+            try await s.waitUntil("step 1 rings", timeout: .seconds(60)) {
+                try restarted.expectRunning()
+                return s.simulator.stats.acceptedCalls(to: Self.secondary) == 1
+            }
             try await s.waitUntil("the last step rings out: exhausted", timeout: .seconds(60)) {
                 try s.escalationEvents().contains { $0.state == "exhausted" }
             }

@@ -108,6 +108,16 @@ final class ChildProcess: @unchecked Sendable {
         kill(self.process.processIdentifier, signal)
     }
 
+    /// Whether it is still running.
+    var isRunning: Bool { self.process.isRunning }
+
+    /// Throws, with the end of its standard error, when it has exited: a
+    /// wait on what a worker should do fails at once, saying why.
+    func expectRunning(_ what: String = "the worker") throws {
+        guard !self.process.isRunning else { return }
+        throw ScenarioFailure("\(what) exited (\(self.process.terminationStatus)): \(self.stderrText.suffix(1500))")
+    }
+
     /// Waits for exit up to `timeout`; kills it after that. Returns the status.
     func waitForExit(timeout: TimeInterval) -> Int32? {
         let deadline = Date(timeIntervalSinceNow: timeout)
