@@ -51,6 +51,8 @@ public struct Benchmark: Sendable {
         public var partitions: Int = 6
         /// Give up on a scenario when no result arrives for this long. Default 60 s.
         public var stallTimeout: Duration = .seconds(60)
+        /// Parts of scenario f left out (`--f-without`). Default none.
+        public var fWithout: Set<Scenario.Part> = []
         /// Keep the stores and worker logs in this directory instead of a
         /// removed temp directory.
         public var keepDirectory: String?
@@ -88,7 +90,7 @@ public struct Benchmark: Sendable {
 
         var results: [ScenarioResult] = []
         for name in self.options.scenarios {
-            let scenario = Scenario.standard(name, scale: self.options.scale)
+            let scenario = Scenario.standard(name, scale: self.options.scale, without: self.options.fWithout)
             progress("scenario \(name.rawValue): \(scenario.title)")
             let result = try await self.run(scenario, directory: directory.appendingPathComponent(name.rawValue), progress: progress)
             progress("scenario \(name.rawValue): " + Self.summary(result))

@@ -44,6 +44,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "The SQLite store's synchronous level: full (the default, as in production) or normal.")
     var storeSynchronous: String = "full"
 
+    @Option(help: "Leave parts out of scenario f to see what each costs, comma-separated: callbacks, faults, tokens.")
+    var fWithout: String?
+
     @Option(help: "Keep stores and worker logs in this directory.")
     var keep: String?
 
@@ -53,7 +56,10 @@ struct BenchCommand: AsyncParsableCommand {
     func validate() throws {
         guard self.scale > 0 && self.scale <= 20 else { throw ValidationError("--scale must be in (0, 20]") }
         for name in self.scenarios.split(separator: ",") where Scenario.Name(rawValue: String(name)) == nil {
-            throw ValidationError("unknown scenario '\(name)' (a, b, c, d)")
+            throw ValidationError("unknown scenario '\(name)' (a, b, c, d, f)")
+        }
+        for part in self.fWithout?.split(separator: ",") ?? [] where Scenario.Part(rawValue: String(part)) == nil {
+            throw ValidationError("--f-without: unknown part '\(part)' (callbacks, faults, tokens)")
         }
         if let path = self.workerExecutable, !FileManager.default.isExecutableFile(atPath: path) {
             throw ValidationError("--worker-executable: \(path) is not an executable file")
@@ -93,6 +99,7 @@ struct BenchCommand: AsyncParsableCommand {
         options.workerKafkaProperties = self.workerKafkaProperties
         options.workerEnvironment = try self.workerEnvironment()
         options.storeSynchronous = self.storeSynchronous
+        options.fWithout = Set(self.fWithout?.split(separator: ",").compactMap { Scenario.Part(rawValue: String($0)) } ?? [])
         let benchmark = Benchmark(options: options, logger: Logger(label: "aicc-notify.bench"))
         let report = try await benchmark.run { line in
             FileHandle.standardError.write(Data(("bench: " + line + "\n").utf8))

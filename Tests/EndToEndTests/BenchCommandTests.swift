@@ -55,5 +55,8 @@ struct BenchCommandTests {
         let output = try ProcessSupport.run(ProcessSupport.binary, ["bench", "--scenarios", "a,x"])
         #expect(output.status == 2)
         #expect(output.stderr.contains("unknown scenario 'x'"), "\(output.stderr)")
+        let part = try ProcessSupport.run(ProcessSupport.binary, ["bench", "--scenarios", "f", "--f-without", "callbacks,logs"])
+        #expect(part.status == 2)
+        #expect(part.stderr.contains("--f-without: unknown part 'logs'"), "\(part.stderr)")
     }
 }

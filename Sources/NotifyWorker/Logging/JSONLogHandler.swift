@@ -42,7 +42,7 @@ public struct JSONLogHandler: LogHandler {
         JSONLogHandler.appendString(event.message.description, to: &line)
         line += ",\"source\":"
         JSONLogHandler.appendString(event.source, to: &line)
-        for key in merged.keys.sorted() where !["ts", "level", "label", "msg", "source"].contains(key) {
+        for key in merged.keys.sorted() where !Self.reservedKeys.contains(key) {
             line += ","
             JSONLogHandler.appendString(key, to: &line)
             line += ":"
@@ -84,8 +84,13 @@ public struct JSONLogHandler: LogHandler {
         JSONText.appendString(string, to: &line)
     }
 
+    /// The keys of the line itself; metadata under these names is left out.
+    private static let reservedKeys: Set<String> = ["ts", "level", "label", "msg", "source"]
+
+    /// RFC 3339 with milliseconds, UTC, formatted by arithmetic, with no
+    /// Foundation formatter per line (issue #25).
     private static func timestamp(_ date: Date) -> String {
-        Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(date)
+        RFC3339.format(date)
     }
 
     /// Writes to standard error, one whole line per call.

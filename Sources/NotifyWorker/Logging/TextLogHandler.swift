@@ -1,6 +1,7 @@
 public import Logging
 import NIOConcurrencyHelpers
 import Foundation
+import NotifyCore
 
 /// A swift-log handler for `log.format: text`: one line per event,
 /// `TIMESTAMP LEVEL LABEL: MESSAGE key=value key="a value"`, metadata keys
@@ -36,7 +37,9 @@ public struct TextLogHandler: LogHandler {
     public func log(event: LogEvent) {
         let merged = event.mergedMetadata(handler: self.metadata, provider: self.metadataProvider)
 
-        var line = Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(Date())
+        // RFC 3339 with milliseconds, UTC, formatted by arithmetic, with no
+        // Foundation formatter per line (issue #25).
+        var line = RFC3339.format(Date())
         line += " " + event.level.rawValue + " " + self.label + ": "
         line += Self.escapedMessage(event.message.description)
         for key in merged.keys.sorted() {
