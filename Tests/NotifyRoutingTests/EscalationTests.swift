@@ -197,6 +197,11 @@ struct EscalationRuleTests {
         var state = fresh()
         #expect(apply(&state, .result(requestId: "k0a", outcome: .accepted)) == .updated)
         #expect(apply(&state, .report(requestId: "k0a", releaseReason: 4, callSerialNo: "1")) == .escalated(step: 1))
+        // The same report redelivered (AICC retries, or a second replica gets it)
+        // does not escalate again.
+        let escalated = state
+        #expect(apply(&state, .report(requestId: "k0a", releaseReason: 4, callSerialNo: "1"), after: 1) == .unchanged)
+        #expect(state == escalated)
         // Step 1 has two calls: one failing is not enough; both are.
         #expect(apply(&state, .result(requestId: "k1a", outcome: .failed), after: 5) == .updated)
         #expect(apply(&state, .result(requestId: "k1b", outcome: .accepted), after: 5) == .updated)

@@ -82,7 +82,9 @@ struct EscalationStoreContract: Sendable {
         #expect(try await store.escalation(id: "esc:none") == nil)
     }
 
-    /// Two workers (here 24 writers) decide one step: exactly one write wins.
+    /// Two workers (here 24 writers) decide one step, as when one deadline
+    /// is due for every replica or one report is delivered to several (a
+    /// redelivered report): exactly one write wins.
     static func racingWritersOneWins(_ store: Store) async throws {
         #expect(try await store.createEscalation(escalation("esc:1"), now: t0))
         let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
