@@ -40,6 +40,28 @@ public protocol IdempotencyStore: EscalationStore, Service, Sendable {
     /// caller the claim, the claim is durable before this returns.
     func claim(_ request: ClaimRequest) async throws(StoreError) -> ClaimResult
 
+    /// Claims a batch of requests in one transaction: the answers are those
+    /// ``claim(_:)`` would give for each request in turn, in array order
+    /// (a key that appears twice is decided against what its first
+    /// occurrence wrote), and every claim is durable before this returns.
+    /// One store failure fails the whole batch, and then nothing was written.
+    ///
+    /// The worker claims what one poll brought, as many as it has free call
+    /// slots; a batch comes from one owner.
+    func claim(batch requests: [ClaimRequest]) async throws(StoreError) -> [ClaimResult]
+
+    /// Extends the caller's live or lapsed claims on `keys` to `until`, in
+    /// one transaction. Returns the keys renewed: a key missing from it is no
+    /// longer claimed by `owner` (taken over, completed, released, swept).
+    func renewLeases(keys: [String], owner: StoreOwner, until: Date) async throws(StoreError) -> Set<String>
+
+    /// Records a batch of outcomes in one transaction. Each answer is what
+    /// ``recordOutcome(key:requestId:owner:outcome:)`` would give, in array
+    /// order: the stored record, or `store.claim.lost` for that outcome alone
+    /// (which then wrote nothing). Any other store failure fails the whole
+    /// batch, and then nothing was written.
+    func recordOutcomes(_ recordings: [OutcomeRecording]) async throws(StoreError) -> [Result<StoredRecord, StoreError>]
+
     /// Extends the caller's live or lapsed claim to `until`. Returns `false`
     /// (and changes nothing) when the key is no longer claimed by `owner`.
     func renewLease(key: String, owner: StoreOwner, until: Date) async throws(StoreError) -> Bool

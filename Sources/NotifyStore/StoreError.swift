@@ -44,6 +44,9 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         StoreError(code: "store.claim.lost", message: message)
     }
 
+    /// Whether this is `store.claim.lost`.
+    public var isClaimLost: Bool { self.code == "store.claim.lost" }
+
     /// `store.migration`: the schema cannot be brought to this build's
     /// version (a newer build wrote the file, or a migration failed).
     public static func migration(_ message: String) -> StoreError {

@@ -7,11 +7,11 @@ import PostgresNIO
 extension PostgresIdempotencyStore {
     private static let columns = PostgresSchema.recordColumns
 
-    private static func selectForUpdate(_ key: String) -> PostgresQuery {
+    static func selectForUpdate(_ key: String) -> PostgresQuery {
         "SELECT \(unescaped: columns) FROM aicc_notify_keys WHERE key = \(key) FOR UPDATE"
     }
 
-    private static func records(_ rows: PostgresRowSequence) async throws -> [StoredRecord] {
+    static func records(_ rows: PostgresRowSequence) async throws -> [StoredRecord] {
         var records: [StoredRecord] = []
         for try await row in rows {
             records.append(try PostgresRecordCodec.record(row))
@@ -19,7 +19,7 @@ extension PostgresIdempotencyStore {
         return records
     }
 
-    private static func count(_ rows: PostgresRowSequence) async throws -> Int {
+    static func count(_ rows: PostgresRowSequence) async throws -> Int {
         var count = 0
         for try await _ in rows { count += 1 }
         return count
@@ -28,24 +28,33 @@ extension PostgresIdempotencyStore {
     public func claim(_ request: ClaimRequest) async throws(StoreError) -> ClaimResult {
         let retention = self.retention
         return try await self.transaction("claiming \(request.key)") { connection, logger in
-            // At most a few rounds: a round repeats only when another process
-            // inserted the key between our read and our insert.
-            for _ in 0..<5 {
-                let existing = try await Self.records(connection.query(Self.selectForUpdate(request.key), logger: logger)).first
-                let decision = ClaimDecision.decide(existing: existing, request: request, retention: retention)
-                guard case .write(let record, _) = decision else {
-                    return decision.result.roundedToStoredPrecision
-                }
-                if existing == nil {
-                    let inserted = try await Self.count(connection.query(PostgresRecordCodec.insert(record), logger: logger))
-                    if inserted == 0 { continue }
-                } else {
-                    try await connection.query(PostgresRecordCodec.replace(record), logger: logger)
-                }
-                return try await self.judgeStorm(decision.result, request, connection, logger).roundedToStoredPrecision
-            }
-            throw StoreError.unavailable("claiming \(request.key): the row kept changing under contention")
+            let result = try await Self.decideAndWrite(request, retention: retention, connection, logger)
+            return try await self.judgeStorm(result, request, connection, logger).roundedToStoredPrecision
         }
+    }
+
+    /// The claim rule applied to the key's row, locked, inside the caller's
+    /// transaction, and its write; the storm budget not yet judged.
+    static func decideAndWrite(
+        _ request: ClaimRequest, retention: Duration, _ connection: TransactionConnection, _ logger: Logger
+    ) async throws -> ClaimResult {
+        // At most a few rounds: a round repeats only when another process
+        // inserted the key between our read and our insert.
+        for _ in 0..<5 {
+            let existing = try await Self.records(connection.query(Self.selectForUpdate(request.key), logger: logger)).first
+            let decision = ClaimDecision.decide(existing: existing, request: request, retention: retention)
+            guard case .write(let record, _) = decision else {
+                return decision.result
+            }
+            if existing == nil {
+                let inserted = try await Self.count(connection.query(PostgresRecordCodec.insert(record), logger: logger))
+                if inserted == 0 { continue }
+            } else {
+                try await connection.query(PostgresRecordCodec.replace(record), logger: logger)
+            }
+            return decision.result
+        }
+        throw StoreError.unavailable("claiming \(request.key): the row kept changing under contention")
     }
 
     /// The storm budget's verdict on a fresh claim, in the claim's own
@@ -53,7 +62,7 @@ extension PostgresIdempotencyStore {
     /// transaction-level advisory lock keyed by the number's hash (taken after
     /// the key's row lock, always in that order), so two workers never both
     /// take the last slot; the count and the slot commit with the claim.
-    private func judgeStorm(
+    func judgeStorm(
         _ result: ClaimResult, _ request: ClaimRequest, _ connection: TransactionConnection, _ logger: Logger
     ) async throws -> ClaimResult {
         guard let storm = StormSlots.needsBudget(result, request) else { return result }
@@ -129,37 +138,45 @@ extension PostgresIdempotencyStore {
     public func recordOutcome(
         key: String, requestId: String, owner: StoreOwner, outcome: StoredOutcome
     ) async throws(StoreError) -> StoredRecord {
+        try await self.transaction("recording the outcome of \(key)") { connection, logger in
+            try await Self.recordOutcome(key: key, requestId: requestId, owner: owner, outcome: outcome, connection, logger)
+        }
+    }
+
+    /// One outcome inside the caller's transaction.
+    static func recordOutcome(
+        key: String, requestId: String, owner: StoreOwner, outcome: StoredOutcome,
+        _ connection: TransactionConnection, _ logger: Logger
+    ) async throws -> StoredRecord {
         let completedAt = StoreTime.millis(outcome.completedAt)
         let result = ByteBuffer(bytes: outcome.result)
-        return try await self.transaction("recording the outcome of \(key)") { connection, logger in
-            let updated = try await Self.records(connection.query(
-                """
-                UPDATE aicc_notify_keys
-                SET state = 'done', outcome = \(outcome.outcome.rawValue), call_serial_no = \(outcome.callSerialNo),
-                    in_doubt = (in_doubt OR \(outcome.inDoubt)), call_pending = false, attempts = \(outcome.attempts),
-                    result = \(result), completed_at = \(completedAt), lease_expires_at = NULL
-                WHERE key = \(key) AND state = 'claimed' AND owner_worker = \(owner.worker)
-                    AND owner_incarnation = \(owner.incarnation) AND request_id = \(requestId)
-                RETURNING \(unescaped: Self.columns)
-                """, logger: logger))
-            if let record = updated.first {
-                if StormBudget.freesSlot(outcome: outcome.outcome, inDoubt: outcome.inDoubt) {
-                    try await connection.query("DELETE FROM aicc_notify_storm_slots WHERE key = \(key)", logger: logger)
-                }
-                return record
+        let updated = try await Self.records(connection.query(
+            """
+            UPDATE aicc_notify_keys
+            SET state = 'done', outcome = \(outcome.outcome.rawValue), call_serial_no = \(outcome.callSerialNo),
+                in_doubt = (in_doubt OR \(outcome.inDoubt)), call_pending = false, attempts = \(outcome.attempts),
+                result = \(result), completed_at = \(completedAt), lease_expires_at = NULL
+            WHERE key = \(key) AND state = 'claimed' AND owner_worker = \(owner.worker)
+                AND owner_incarnation = \(owner.incarnation) AND request_id = \(requestId)
+            RETURNING \(unescaped: Self.columns)
+            """, logger: logger))
+        if let record = updated.first {
+            if StormBudget.freesSlot(outcome: outcome.outcome, inDoubt: outcome.inDoubt) {
+                try await connection.query("DELETE FROM aicc_notify_storm_slots WHERE key = \(key)", logger: logger)
             }
-            // Already recorded by this same owner for this request (a repeated call)?
-            let existing = try await Self.records(connection.query(
-                "SELECT \(unescaped: Self.columns) FROM aicc_notify_keys WHERE key = \(key)", logger: logger)).first
-            guard let existing else {
-                throw StoreError.claimLost("\(key) is not remembered (swept?); \(owner) no longer holds it")
-            }
-            if existing.state == .done && existing.requestId == requestId && existing.owner == owner {
-                return existing
-            }
-            throw StoreError.claimLost(
-                "\(key) is \(existing.state.rawValue) for request \(existing.requestId) by \(existing.owner), not claimed by \(owner) for \(requestId)")
+            return record
         }
+        // Already recorded by this same owner for this request (a repeated call)?
+        let existing = try await Self.records(connection.query(
+            "SELECT \(unescaped: Self.columns) FROM aicc_notify_keys WHERE key = \(key)", logger: logger)).first
+        guard let existing else {
+            throw StoreError.claimLost("\(key) is not remembered (swept?); \(owner) no longer holds it")
+        }
+        if existing.state == .done && existing.requestId == requestId && existing.owner == owner {
+            return existing
+        }
+        throw StoreError.claimLost(
+            "\(key) is \(existing.state.rawValue) for request \(existing.requestId) by \(existing.owner), not claimed by \(owner) for \(requestId)")
     }
 
     public func releaseClaim(key: String, requestId: String, owner: StoreOwner) async throws(StoreError) -> Bool {

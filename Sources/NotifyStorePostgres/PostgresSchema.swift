@@ -1,3 +1,5 @@
+import Foundation
+
 /// The PostgreSQL schema, as numbered migrations.
 ///
 /// The tables carry an `aicc_notify_` prefix, so that the store can share a
@@ -109,4 +111,8 @@ enum PostgresSchema {
         attempts, call_pending, in_doubt, in_doubt_takeover, outcome, call_serial_no, result, completed_at, \
         trace_parent, trace_state
         """
+
+    /// ``recordColumns`` of the key table aliased `k`.
+    static let qualifiedRecordColumns = recordColumns.split(separator: ",")
+        .map { "k." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", ")
 }

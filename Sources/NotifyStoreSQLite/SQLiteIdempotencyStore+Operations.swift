@@ -25,27 +25,42 @@ extension SQLiteIdempotencyStore {
         let retention = self.retention
         let salt = self.stormSalt
         return try await self.transaction("claiming \(request.key)") { db in
-            // The common case, a key never seen: what the rule decides for an
-            // absent row, written only if the row is indeed absent (one
-            // statement instead of a read and a write; inside the
-            // transaction, so nobody can slip in between).
-            let fresh = ClaimDecision.decide(existing: nil, request: request, retention: retention)
-            if case .write(let record, _) = fresh {
-                try db.cachedStatement(sql: Self.insertIfAbsent).execute(arguments: SQLiteRecordCodec.arguments(record))
-                if db.changesCount > 0 {
-                    return try Self.judgeStorm(fresh.result, request, salt: salt, db).roundedToStoredPrecision
-                }
-            }
-            var existing: StoredRecord?
-            if let row = try Row.fetchOne(db.cachedStatement(sql: Self.selectByKey), arguments: [request.key]) {
-                existing = try SQLiteRecordCodec.record(row)
-            }
-            let decision = ClaimDecision.decide(existing: existing, request: request, retention: retention)
-            if case .write(let record, _) = decision {
-                try db.cachedStatement(sql: Self.upsert).execute(arguments: SQLiteRecordCodec.arguments(record))
-            }
-            return try Self.judgeStorm(decision.result, request, salt: salt, db).roundedToStoredPrecision
+            try Self.claim(request, retention: retention, salt: salt, db)
         }
+    }
+
+    public func claim(batch requests: [ClaimRequest]) async throws(StoreError) -> [ClaimResult] {
+        guard !requests.isEmpty else { return [] }
+        let retention = self.retention
+        let salt = self.stormSalt
+        // One job of the group commit: the claims in order, one transaction.
+        return try await self.transaction("claiming \(requests.count) keys") { db in
+            try requests.map { request in try Self.claim(request, retention: retention, salt: salt, db) }
+        }
+    }
+
+    /// One claim inside the caller's transaction.
+    private static func claim(_ request: ClaimRequest, retention: Duration, salt: String, _ db: Database) throws -> ClaimResult {
+        // The common case, a key never seen: what the rule decides for an
+        // absent row, written only if the row is indeed absent (one
+        // statement instead of a read and a write; inside the
+        // transaction, so nobody can slip in between).
+        let fresh = ClaimDecision.decide(existing: nil, request: request, retention: retention)
+        if case .write(let record, _) = fresh {
+            try db.cachedStatement(sql: Self.insertIfAbsent).execute(arguments: SQLiteRecordCodec.arguments(record))
+            if db.changesCount > 0 {
+                return try Self.judgeStorm(fresh.result, request, salt: salt, db).roundedToStoredPrecision
+            }
+        }
+        var existing: StoredRecord?
+        if let row = try Row.fetchOne(db.cachedStatement(sql: Self.selectByKey), arguments: [request.key]) {
+            existing = try SQLiteRecordCodec.record(row)
+        }
+        let decision = ClaimDecision.decide(existing: existing, request: request, retention: retention)
+        if case .write(let record, _) = decision {
+            try db.cachedStatement(sql: Self.upsert).execute(arguments: SQLiteRecordCodec.arguments(record))
+        }
+        return try Self.judgeStorm(decision.result, request, salt: salt, db).roundedToStoredPrecision
     }
 
     /// The storm budget's verdict on a fresh claim, in the claim's own
@@ -81,6 +96,19 @@ extension SQLiteIdempotencyStore {
         }
     }
 
+    public func renewLeases(keys: [String], owner: StoreOwner, until: Date) async throws(StoreError) -> Set<String> {
+        guard !keys.isEmpty else { return [] }
+        return try await self.transaction("renewing \(keys.count) leases") { db in
+            let statement = try db.cachedStatement(sql: "UPDATE idempotency_keys SET lease_expires_at = ? WHERE \(Self.ownedClaim)")
+            var renewed: Set<String> = []
+            for key in keys {
+                try statement.execute(arguments: [StoreTime.millis(until), key, owner.worker, owner.incarnation])
+                if db.changesCount > 0 { renewed.insert(key) }
+            }
+            return renewed
+        }
+    }
+
     public func recordAttemptStarted(key: String, owner: StoreOwner) async throws(StoreError) -> Int {
         try await self.transaction("recording an attempt on \(key)") { db in
             let attempts = try Int.fetchOne(
@@ -112,40 +140,63 @@ extension SQLiteIdempotencyStore {
         key: String, requestId: String, owner: StoreOwner, outcome: StoredOutcome
     ) async throws(StoreError) -> StoredRecord {
         try await self.transaction("recording the outcome of \(key)") { db in
-            let updated = try Row.fetchOne(
-                db.cachedStatement(sql: """
-                    UPDATE idempotency_keys
-                    SET state = 'done', outcome = ?, call_serial_no = ?, in_doubt = (in_doubt OR ?),
-                        call_pending = 0, attempts = ?, result = ?, completed_at = ?, lease_expires_at = NULL
-                    WHERE \(Self.ownedClaim) AND request_id = ?
-                    RETURNING \(SQLiteSchema.recordColumns)
-                    """),
-                arguments: [
-                    outcome.outcome.rawValue,
-                    outcome.callSerialNo,
-                    outcome.inDoubt ? 1 : 0,
-                    outcome.attempts,
-                    Data(outcome.result),
-                    StoreTime.millis(outcome.completedAt),
-                    key, owner.worker, owner.incarnation, requestId,
-                ])
-            if let updated {
-                if StormBudget.freesSlot(outcome: outcome.outcome, inDoubt: outcome.inDoubt) {
-                    try db.cachedStatement(sql: "DELETE FROM storm_slots WHERE key = ?").execute(arguments: [key])
-                }
-                return try SQLiteRecordCodec.record(updated)
-            }
-            // Already recorded by this same owner for this request (a repeated call)?
-            if let row = try Row.fetchOne(db.cachedStatement(sql: Self.selectByKey), arguments: [key]) {
-                let existing = try SQLiteRecordCodec.record(row)
-                if existing.state == .done && existing.requestId == requestId && existing.owner == owner {
-                    return existing
-                }
-                throw StoreError.claimLost(
-                    "\(key) is \(existing.state.rawValue) for request \(existing.requestId) by \(existing.owner), not claimed by \(owner) for \(requestId)")
-            }
-            throw StoreError.claimLost("\(key) is not remembered (swept?); \(owner) no longer holds it")
+            try Self.recordOutcome(key: key, requestId: requestId, owner: owner, outcome: outcome, db)
         }
+    }
+
+    public func recordOutcomes(_ recordings: [OutcomeRecording]) async throws(StoreError) -> [Result<StoredRecord, StoreError>] {
+        guard !recordings.isEmpty else { return [] }
+        return try await self.transaction("recording \(recordings.count) outcomes") { db in
+            try recordings.map { recording in
+                do {
+                    return .success(try Self.recordOutcome(
+                        key: recording.key, requestId: recording.requestId, owner: recording.owner, outcome: recording.outcome, db))
+                } catch let error as StoreError where error.isClaimLost {
+                    // A lost claim wrote nothing: it is this outcome's answer
+                    // alone, and the transaction goes on for the others.
+                    return .failure(error)
+                }
+            }
+        }
+    }
+
+    /// One outcome inside the caller's transaction.
+    private static func recordOutcome(
+        key: String, requestId: String, owner: StoreOwner, outcome: StoredOutcome, _ db: Database
+    ) throws -> StoredRecord {
+        let updated = try Row.fetchOne(
+            db.cachedStatement(sql: """
+                UPDATE idempotency_keys
+                SET state = 'done', outcome = ?, call_serial_no = ?, in_doubt = (in_doubt OR ?),
+                    call_pending = 0, attempts = ?, result = ?, completed_at = ?, lease_expires_at = NULL
+                WHERE \(Self.ownedClaim) AND request_id = ?
+                RETURNING \(SQLiteSchema.recordColumns)
+                """),
+            arguments: [
+                outcome.outcome.rawValue,
+                outcome.callSerialNo,
+                outcome.inDoubt ? 1 : 0,
+                outcome.attempts,
+                Data(outcome.result),
+                StoreTime.millis(outcome.completedAt),
+                key, owner.worker, owner.incarnation, requestId,
+            ])
+        if let updated {
+            if StormBudget.freesSlot(outcome: outcome.outcome, inDoubt: outcome.inDoubt) {
+                try db.cachedStatement(sql: "DELETE FROM storm_slots WHERE key = ?").execute(arguments: [key])
+            }
+            return try SQLiteRecordCodec.record(updated)
+        }
+        // Already recorded by this same owner for this request (a repeated call)?
+        if let row = try Row.fetchOne(db.cachedStatement(sql: Self.selectByKey), arguments: [key]) {
+            let existing = try SQLiteRecordCodec.record(row)
+            if existing.state == .done && existing.requestId == requestId && existing.owner == owner {
+                return existing
+            }
+            throw StoreError.claimLost(
+                "\(key) is \(existing.state.rawValue) for request \(existing.requestId) by \(existing.owner), not claimed by \(owner) for \(requestId)")
+        }
+        throw StoreError.claimLost("\(key) is not remembered (swept?); \(owner) no longer holds it")
     }
 
     public func releaseClaim(key: String, requestId: String, owner: StoreOwner) async throws(StoreError) -> Bool {

@@ -51,6 +51,12 @@ import Testing
         try await contract.run(scenario)
     }
 
+    @Test(arguments: BatchStoreContract.Scenario.allCases)
+    func batchContract(_ scenario: BatchStoreContract.Scenario) async throws {
+        // A fresh database per store: the sequence scenario compares two.
+        try await BatchStoreContract(makeStore: { try await Self.open(try PostgresTestCluster.shared().createDatabase()) }).run(scenario)
+    }
+
     @Test(arguments: EscalationStoreContract.Scenario.allCases)
     func escalationContract(_ scenario: EscalationStoreContract.Scenario) async throws {
         let url = try PostgresTestCluster.shared().createDatabase()

@@ -164,3 +164,19 @@ import Testing
         try await contract.run(scenario)
     }
 }
+
+@Suite struct SQLiteBatchStoreContractTests {
+    @Test(arguments: BatchStoreContract.Scenario.allCases)
+    func contract(_ scenario: BatchStoreContract.Scenario) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        // A fresh file per store: the sequence scenario compares two.
+        let contract = BatchStoreContract(makeStore: {
+            try await SQLiteIdempotencyStore(
+                configuration: .init(path: directory.path("store-\(UUID().uuidString).db"), retention: StoreContract.retention),
+                logger: quietLogger
+            )
+        })
+        try await contract.run(scenario)
+    }
+}
