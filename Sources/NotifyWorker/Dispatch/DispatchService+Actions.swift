@@ -156,7 +156,7 @@ extension DispatchService {
         if self.side.withLockedValue({ $0.attemptNotedByClaim.contains(id) }) {
             do {
                 try await self.store.recordAttemptEnded(key: key, owner: owner, inDoubt: false)
-            } catch where error.code == "store.claim.lost" {
+            } catch where error.isClaimLost {
                 // Taken over meanwhile: there is nothing of ours to release.
                 self.side.withLockedValue { _ = $0.attemptNotedByClaim.remove(id) }
                 return false
@@ -248,16 +248,13 @@ extension DispatchService {
         self.feed(sink) { $0.aiccAnswered(id, answer, now: Date(), randomUnit: Double.random(in: 0..<1)) }
     }
 
-    /// Makes the create call, renewing the claim's lease while it is out.
+    /// Makes the create call; the lease renewer keeps the claim live while it is out.
     private func callWhileRenewingLease(
         _ notification: VoiceNotification, key: String, step: NIOLockedValueBox<SendStep>, logger: Logger
     ) async -> Result<VoiceNotificationAccepted, AICCError> {
-        await withTaskGroup(of: Void.self, returning: Result<VoiceNotificationAccepted, AICCError>.self) { group in
-            group.addTask { await self.renewLease(key: key) }
-            let result = await self.create(notification, key: key, step: step, logger: logger)
-            group.cancelAll()
-            return result
-        }
+        self.leases.begin(key)
+        defer { self.leases.end(key) }
+        return await self.create(notification, key: key, step: step, logger: logger)
     }
 
     private func create(
@@ -293,21 +290,6 @@ extension DispatchService {
         } catch {
             step.withLockedValue { $0 = .claimLost }
             throw error
-        }
-    }
-
-    /// Keeps the claim live while its call is out (every third of the lease).
-    private func renewLease(key: String) async {
-        let lease = self.configuration.claimLease
-        while !Task.isCancelled {
-            try? await Task.sleep(for: lease / 3)
-            guard !Task.isCancelled else { return }
-            let renewed = try? await self.store.renewLease(
-                key: key, owner: self.configuration.owner, until: Date().addingTimeInterval(lease.seconds))
-            if renewed == false {
-                self.logger.warning("lease on a claim could not be renewed: another worker took it over", metadata: [LogKey.idempotencyKey: "\(key)"])
-                return
-            }
         }
     }
 

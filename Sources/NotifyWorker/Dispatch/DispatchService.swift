@@ -81,6 +81,8 @@ public final class DispatchService: Service, Sendable {
     let machine: NIOLockedValueBox<DispatchMachine>
     let side = NIOLockedValueBox(SideState())
     let committer: OffsetCommitter
+    /// Renews the leases of the claims whose call is out.
+    let leases: LeaseRenewer
     let metrics: WorkerMetrics
     let tracing: WorkerTracing
     /// Escalation (product §12), with a route that escalates: told of each
@@ -108,6 +110,7 @@ public final class DispatchService: Service, Sendable {
         self.logger = logger
         self.machine = NIOLockedValueBox(DispatchMachine(configuration: configuration.machine))
         self.committer = OffsetCommitter(consumer: consumer, logger: logger)
+        self.leases = LeaseRenewer(store: store, owner: configuration.owner, lease: configuration.claimLease, logger: logger)
     }
 
     /// Whether AICC is considered out (the breaker is open): report not ready.
@@ -135,6 +138,7 @@ public final class DispatchService: Service, Sendable {
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await self.consumer.run() }
             group.addTask { await self.committer.run() }
+            group.addTask { await self.leases.run() }
             group.addTask {
                 defer { sink.finish() }
                 try await self.consumeEvents(sink)
