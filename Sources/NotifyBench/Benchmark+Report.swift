@@ -1,9 +1,12 @@
 import Foundation
 
 extension Benchmark.Report {
-    /// The targets of issue #25 (a: CPU per request; b: 90 % of the concurrency limit).
+    /// The targets of issue #25 (a: CPU per request; b: 90 % of the concurrency
+    /// limit; e: three workers' rate against one's).
     static let cpuTarget = 0.15
     static let concurrencyTarget = 0.9 * 512 / 0.2
+    /// Scenario e: three workers on one PostgreSQL against one.
+    static let fleetTarget = 2.7
 
     /// The figures as a Markdown table, then the ceiling, the ratios and the targets.
     public var text: String {
@@ -28,6 +31,19 @@ extension Benchmark.Report {
                 format: "%@: %d requests in the window (%.1f s); harness (mock Kafka, simulator, load, reader) %.3f CPU-s per 1,000; %@",
                 result.scenario.name.rawValue, result.windowRequests, result.window.seconds,
                 result.harnessCPUSeconds / Double(max(result.windowRequests, 1)) * 1000, calls))
+        }
+        for result in self.scenarios {
+            guard let postgres = result.postgresCPUPerThousand else { continue }
+            lines.append(String(
+                format: "%@: %d worker%@ (CPU summed), PostgreSQL %.3f CPU-s per 1,000", result.scenario.name.rawValue,
+                result.scenario.workers, result.scenario.workers == 1 ? "" : "s", postgres))
+        }
+        if let one = self.scenarios.first(where: { $0.scenario.name == .e1 }),
+           let fleet = self.scenarios.first(where: { $0.scenario.name == .e }) {
+            let ratio = fleet.requestsPerSecond / max(one.requestsPerSecond, 1e-9)
+            lines.append(String(
+                format: "target e: 3 workers ≥ %.1f× one worker's rate: %.0f / %.0f requests/s = %.2f× — %@", Self.fleetTarget,
+                fleet.requestsPerSecond, one.requestsPerSecond, ratio, ratio >= Self.fleetTarget ? "met" : "NOT met"))
         }
         if let ceiling = self.ceiling {
             lines.append(String(

@@ -28,7 +28,7 @@ public struct Benchmark: Sendable {
     public struct Options: Sendable {
         /// The `aicc-notify` executable that runs the worker.
         public var executable: String
-        /// Scenarios, in order. Default: all four.
+        /// Scenarios, in order. Default: all.
         public var scenarios: [Scenario.Name] = Scenario.Name.allCases
         /// Measure the raw-librdkafka ceiling with kcat. Default true.
         public var ceiling: Bool = true
@@ -130,20 +130,36 @@ public struct Benchmark: Sendable {
         simulatorConfiguration.tokenLifetime = scenario.tokenLifetime
         simulatorConfiguration.seed = 25
         let quiet = Logger(label: "aicc-notify.bench.simulator", factory: { _ in SwiftLogNoOpLogHandler() })
+        // Scenarios e1 and e: a private PostgreSQL server, shared by their workers.
+        let postgres = scenario.postgres
+            ? try BenchPostgres(directory: directory.appendingPathComponent("postgres"), port: try Demo.freeLoopbackPort()) : nil
+        defer { postgres?.stop() }
+        let storeURL = postgres?.url
+            ?? "sqlite:\(directory.appendingPathComponent("store.db").path)?synchronous=\(self.options.storeSynchronous)"
+        // With several workers, the backlog is produced once all are in the
+        // group, so that the measured rate is not the first one's alone.
+        let queueFirst = scenario.arrival == .queued && !scenario.postgres
         return try await AICCSimulator.withRunning(configuration: simulatorConfiguration, logger: quiet) { simulator in
             let requests = (0..<scenario.requests).map { BenchRequest($0, statusCallback: scenario.statusCallbacks) }
             let sent = SendTimes()
-            if scenario.arrival == .queued {
+            if queueFirst {
                 try await self.produce(requests, to: Self.topics.requests, servers: servers, pacing: nil, sent: sent)
                 progress("  \(requests.count) requests queued")
             }
-            let port = try Demo.freeLoopbackPort()
-            let environment = self.workerEnvironment(
-                scenario, servers: servers, simulatorURL: try await simulator.baseURL(),
-                store: directory.appendingPathComponent("store.db").path, port: port)
-            let worker = try MeasuredProcess(
-                executable: self.options.executable, arguments: ["run"], environment: environment,
-                logFile: directory.appendingPathComponent("worker.log"))
+            var workers: [(process: MeasuredProcess, port: Int)] = []
+            for index in 0..<scenario.workers {
+                let port = try Demo.freeLoopbackPort()
+                var environment = self.workerEnvironment(
+                    scenario, servers: servers, simulatorURL: try await simulator.baseURL(), store: storeURL, port: port)
+                let name = scenario.workers == 1 ? "worker" : "worker-\(index)"
+                environment["AICC_NOTIFY_WORKER_ID"] = "bench-\(scenario.name.rawValue)-\(name)"
+                let process = try MeasuredProcess(
+                    executable: self.options.executable, arguments: ["run"], environment: environment,
+                    logFile: directory.appendingPathComponent("\(name).log"))
+                workers.append((process, port))
+            }
+            let processes = workers.map(\.process)
+            let readiness = workers.map { (port: $0.port, process: $0.process) }
             let started = ContinuousClock.now
             let counter = NIOLockedValueBox(0)
             let measured: Measured
@@ -156,16 +172,25 @@ public struct Benchmark: Sendable {
                         return nil
                     }
                     tasks.addTask {
-                        try await self.waitReady(port: port, worker: worker)
-                        if case .steady(let perSecond) = scenario.arrival {
+                        for worker in readiness {
+                            try await self.waitReady(port: worker.port, worker: worker.process)
+                        }
+                        switch scenario.arrival {
+                        case .steady(let perSecond):
                             try await self.produce(
                                 requests, to: Self.topics.requests, servers: servers, pacing: .seconds(1) / perSecond, sent: sent)
+                        case .queued where !queueFirst:
+                            try await self.produce(requests, to: Self.topics.requests, servers: servers, pacing: nil, sent: sent)
+                            progress("  \(requests.count) requests queued, \(readiness.count) workers ready")
+                        case .queued:
+                            break
                         }
                         return nil
                     }
                     tasks.addTask {
                         try await self.measure(
-                            expected: requests.count * (scenario.statusCallbacks ? 2 : 1), counter: counter, worker: worker, started: started, progress: progress)
+                            expected: requests.count * (scenario.statusCallbacks ? 2 : 1), counter: counter, workers: processes,
+                            postgres: postgres, started: started, progress: progress)
                     }
                     var measured: Measured?
                     while let next = try await tasks.next() {
@@ -179,10 +204,11 @@ public struct Benchmark: Sendable {
                     return measured
                 }
             } catch {
-                await worker.stop()
-                throw BenchmarkError("scenario \(scenario.name.rawValue): \(error) (worker log: \(worker.logFile.path))")
+                for worker in processes { await worker.stop() }
+                let logs = processes.map(\.logFile.path).joined(separator: ", ")
+                throw BenchmarkError("scenario \(scenario.name.rawValue): \(error) (worker log: \(logs))")
             }
-            await worker.stop()
+            for worker in processes { await worker.stop() }
 
             // Calls that AICC accepted (a transient fault placed no call).
             let calls = simulator.calls.filter { $0.answer == "accepted" }
@@ -193,7 +219,8 @@ public struct Benchmark: Sendable {
             }
             return ScenarioResult(
                 scenario: scenario, windowRequests: measured.windowRequests / (scenario.statusCallbacks ? 2 : 1), window: measured.window, drain: measured.drain,
-                latency: Percentiles(latencies), workerCPUSeconds: measured.workerCPU, peakRSSBytes: measured.peakRSS,
+                latency: Percentiles(latencies), workerCPUSeconds: measured.workerCPU, postgresCPUSeconds: measured.postgresCPU,
+                peakRSSBytes: measured.peakRSS,
                 harnessCPUSeconds: measured.harnessCPU, aiccCalls: calls.count,
                 distinctNumbersCalled: Set(calls.compactMap(\.called)).count)
         }
@@ -204,33 +231,39 @@ public struct Benchmark: Sendable {
         var window: Duration
         var drain: Duration
         var workerCPU: Double
+        var postgresCPU: Double?
         var harnessCPU: Double
         var peakRSS: Int
     }
 
-    /// Samples the result count and the worker's CPU every 20 ms until every
+    /// Samples the result count and the workers' CPU every 20 ms until every
     /// request has its result.
     private func measure(
-        expected: Int, counter: NIOLockedValueBox<Int>, worker: MeasuredProcess, started: ContinuousClock.Instant,
-        progress: @Sendable (String) -> Void
+        expected: Int, counter: NIOLockedValueBox<Int>, workers: [MeasuredProcess], postgres: BenchPostgres?,
+        started: ContinuousClock.Instant, progress: @Sendable (String) -> Void
     ) async throws -> Measured {
-        var first: (time: ContinuousClock.Instant, count: Int, cpu: Double, harness: Double)?
+        var first: (time: ContinuousClock.Instant, count: Int, cpu: Double, postgres: Double, harness: Double)?
         var lastProgress = (time: ContinuousClock.now, count: 0)
         var lastReport = ContinuousClock.now
         while true {
             try await Task.sleep(for: .milliseconds(20))
             let count = counter.withLockedValue { $0 }
             let now = ContinuousClock.now
-            guard worker.isRunning, let cpu = worker.cpuSeconds() else {
-                throw BenchmarkError("the worker exited after \(count) of \(expected) results")
+            var cpu = 0.0
+            for worker in workers {
+                guard worker.isRunning, let seconds = worker.cpuSeconds() else {
+                    throw BenchmarkError("a worker exited after \(count) of \(expected) results")
+                }
+                cpu += seconds
             }
-            if first == nil && count > 0 { first = (now, count, cpu, resourceUsageSeconds()) }
+            if first == nil && count > 0 { first = (now, count, cpu, postgres?.cpuSeconds() ?? 0, resourceUsageSeconds()) }
             if count > lastProgress.count { lastProgress = (now, count) }
             if count >= expected, let first {
                 return Measured(
                     windowRequests: count - first.count, window: now - first.time, drain: now - started,
-                    workerCPU: cpu - first.cpu, harnessCPU: resourceUsageSeconds() - first.harness,
-                    peakRSS: worker.peakRSSBytes() ?? 0)
+                    workerCPU: cpu - first.cpu, postgresCPU: postgres.map { $0.cpuSeconds() - first.postgres },
+                    harnessCPU: resourceUsageSeconds() - first.harness,
+                    peakRSS: workers.compactMap { $0.peakRSSBytes() }.max() ?? 0)
             }
             if now - lastProgress.time > self.options.stallTimeout {
                 throw BenchmarkError("no result for \(self.options.stallTimeout) after \(count) of \(expected)")
@@ -243,8 +276,8 @@ public struct Benchmark: Sendable {
     }
 
     /// The worker's configuration, as a deployment sets it: environment
-    /// variables. Rate ceiling off (1,000,000/s); callbacks only when the
-    /// scenario asks for them.
+    /// variables (`store`: the store URL). Rate ceiling off (1,000,000/s);
+    /// callbacks only when the scenario asks for them.
     private func workerEnvironment(_ scenario: Scenario, servers: String, simulatorURL: String, store: String, port: Int) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AICC_NOTIFY_") }
         environment.merge([
@@ -256,7 +289,7 @@ public struct Benchmark: Sendable {
             "AICC_NOTIFY_AICC_APP_SECRET": "sim-app-secret",
             "AICC_NOTIFY_AICC_MAX_CONCURRENCY": String(scenario.maxConcurrency),
             "AICC_NOTIFY_AICC_CALLS_PER_SECOND": "1000000",
-            "AICC_NOTIFY_STORE_URL": "sqlite:\(store)?synchronous=\(self.options.storeSynchronous)",
+            "AICC_NOTIFY_STORE_URL": store,
             "AICC_NOTIFY_HTTP_LISTEN": "127.0.0.1:\(port)",
             "AICC_NOTIFY_LOG_LEVEL": self.options.workerLogLevel,
             "AICC_NOTIFY_LOG_FORMAT": "json",

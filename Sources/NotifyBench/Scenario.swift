@@ -11,6 +11,12 @@ public struct Scenario: Sendable, Hashable {
         case c
         /// 50,000 requests already queued: drain time and peak memory.
         case d
+        /// One worker on PostgreSQL, AICC taking 200 ms, 64 in flight: the base
+        /// that scenario e is measured against (issue #25).
+        case e1
+        /// Three workers on one PostgreSQL, each as in e1: the fleet's rate
+        /// against one worker's, and PostgreSQL's CPU per 1,000 (issue #25).
+        case e
         /// How alerting loads the worker (issue #25): a steady 50 requests/s,
         /// each with a status callback, 10 % transient AICC faults, tokens that
         /// live 5 s: the fixed per-request costs.
@@ -56,6 +62,11 @@ public struct Scenario: Sendable, Hashable {
     public var transientFaults: (http500: Double, retCode1: Double) = (0, 0)
     /// How long the simulator's tokens live (nil: as asked). Default nil.
     public var tokenLifetime: Duration? = nil
+    /// Worker processes, one consumer group. Default 1.
+    public var workers = 1
+    /// The store: a private PostgreSQL server the bench starts (true), or
+    /// each worker's SQLite file (false, the product's default). Default false.
+    public var postgres = false
 
     public static func == (lhs: Scenario, rhs: Scenario) -> Bool { lhs.name == rhs.name && lhs.requests == rhs.requests }
     public func hash(into hasher: inout Hasher) {
@@ -92,6 +103,15 @@ public struct Scenario: Sendable, Hashable {
             return Scenario(
                 name: .d, title: "50,000 queued, AICC takes 200 ms, 512 in flight", requests: scaled(50_000),
                 arrival: .queued, aiccLatency: .milliseconds(200), maxConcurrency: 512)
+        case .e1, .e:
+            let workers = name == .e ? 3 : 1
+            var e = Scenario(
+                name: name,
+                title: "\(workers == 1 ? "one worker" : "\(workers) workers") on one PostgreSQL, AICC takes 200 ms, 64 in flight each",
+                requests: scaled(9_000), arrival: .queued, aiccLatency: .milliseconds(200), maxConcurrency: 64)
+            e.workers = workers
+            e.postgres = true
+            return e
         case .f:
             var f = Scenario(
                 name: .f, title: "steady 50 requests/s for 60 s, each with a status callback, 10 % AICC faults, 5 s tokens, AICC takes 200 ms",
@@ -121,8 +141,11 @@ public struct ScenarioResult: Sendable {
     public var drain: Duration
     /// Added latency (record timestamp → AICC receipt), milliseconds: p50, p99, p99.9.
     public var latency: Percentiles
-    /// The worker process's CPU time (user + system) inside the window.
+    /// The worker processes' CPU time (user + system) inside the window.
     public var workerCPUSeconds: Double
+    /// The PostgreSQL server's CPU time inside the window (its processes,
+    /// and those that ended), when the scenario runs on PostgreSQL.
+    public var postgresCPUSeconds: Double? = nil
     /// The worker process's peak resident set size (VmHWM), bytes.
     public var peakRSSBytes: Int
     /// CPU time of the benchmark process itself inside the window (mock Kafka,
@@ -141,6 +164,8 @@ public struct ScenarioResult: Sendable {
     public var requestsPerSecond: Double { Double(self.windowRequests) / max(self.window.seconds, 1e-9) }
     /// Worker CPU-seconds per 1,000 requests.
     public var workerCPUPerThousand: Double { self.workerCPUSeconds / Double(max(self.windowRequests, 1)) * 1000 }
+    /// PostgreSQL CPU-seconds per 1,000 requests.
+    public var postgresCPUPerThousand: Double? { self.postgresCPUSeconds.map { $0 / Double(max(self.windowRequests, 1)) * 1000 } }
 }
 
 /// What raw librdkafka does through the same mock cluster: `kcat` consuming

@@ -12,7 +12,8 @@ struct BenchCommand: AsyncParsableCommand {
         discussion: """
             Runs `aicc-notify run` as its own process against an in-process mock Kafka cluster \
             and the AICC simulator, per scenario: (a) AICC answers instantly, (b) AICC takes \
-            200 ms with 512 in flight, (c) a steady 100 requests/s for 60 s, (d) 50,000 queued, (f) a steady \
+            200 ms with 512 in flight, (c) a steady 100 requests/s for 60 s, (d) 50,000 queued, (e1) one \
+            worker on PostgreSQL and (e) three on one PostgreSQL, AICC taking 200 ms, 64 in flight each, (f) a steady \
             50 requests/s, each with a status callback, 10 % transient AICC faults and 5 s tokens; \
             then raw librdkafka (kcat consume → kcat produce) through the same mock cluster as \
             the ceiling. Prints a table and the ratios (BENCHMARKS.md); exits 1 if some request did \
@@ -20,8 +21,8 @@ struct BenchCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Scenarios to run, comma-separated (a,b,c,d,f).")
-    var scenarios: String = "a,b,c,d,f"
+    @Option(help: "Scenarios to run, comma-separated (a,b,c,d,e1,e,f).")
+    var scenarios: String = "a,b,c,d,e1,e,f"
 
     @Flag(inversion: .prefixedNo, help: "Measure the kcat ceiling.")
     var ceiling = true
@@ -56,7 +57,7 @@ struct BenchCommand: AsyncParsableCommand {
     func validate() throws {
         guard self.scale > 0 && self.scale <= 20 else { throw ValidationError("--scale must be in (0, 20]") }
         for name in self.scenarios.split(separator: ",") where Scenario.Name(rawValue: String(name)) == nil {
-            throw ValidationError("unknown scenario '\(name)' (a, b, c, d, f)")
+            throw ValidationError("unknown scenario '\(name)' (a, b, c, d, e1, e, f)")
         }
         for part in self.fWithout?.split(separator: ",") ?? [] where Scenario.Part(rawValue: String(part)) == nil {
             throw ValidationError("--f-without: unknown part '\(part)' (callbacks, faults, tokens)")

@@ -27,6 +27,29 @@ struct BenchCommandTests {
         #expect(lines.contains { $0.hasPrefix("target a: ") })
     }
 
+    @Test("Scenarios e1 and e run one and three workers on a PostgreSQL server the bench starts, and compare them")
+    func fleetOnPostgres() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-e-\(UUID().uuidString.prefix(6))")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let output = try ProcessSupport.run(
+            ProcessSupport.binary, ["bench", "--scenarios", "e1,e", "--scale", "0.02", "--no-ceiling", "--keep", directory.path])
+        #expect(output.status == 0, "\(output.stdout)\n\(output.stderr)")
+        let lines = output.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.hasPrefix("| e1 one worker on one PostgreSQL") && $0.contains("| 180 |") }, "\(output.stdout)")
+        #expect(lines.contains { $0.hasPrefix("| e 3 workers on one PostgreSQL") && $0.contains("| 180 |") }, "\(output.stdout)")
+        #expect(lines.filter { $0.hasSuffix("each number called once") }.count == 2, "\(output.stdout)")
+        let postgres = lines.filter { $0.hasPrefix("e: 3 workers (CPU summed), PostgreSQL ") || $0.hasPrefix("e1: 1 worker (CPU summed), PostgreSQL ") }
+        #expect(postgres.count == 2, "\(output.stdout)")
+        #expect(lines.contains { $0.hasPrefix("target e: 3 workers ≥ 2.7× one worker's rate: ") }, "\(output.stdout)")
+        // Three workers, each with its own log, all in the one group on the one server.
+        for index in 0..<3 {
+            let log = try String(contentsOf: directory.appendingPathComponent("e/worker-\(index).log"), encoding: .utf8)
+            #expect(log.contains("bench-e-worker-\(index)"), "worker \(index)")
+        }
+        // The server was stopped with the scenario.
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("e/postgres/postmaster.pid").path))
+    }
+
     @Test("A second run into the same --keep directory starts from a fresh store")
     func keptDirectoryIsReused() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-keep-\(UUID().uuidString.prefix(6))")
