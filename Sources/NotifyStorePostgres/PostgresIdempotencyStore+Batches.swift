@@ -11,10 +11,10 @@ import PostgresNIO
 /// deadlocking: key rows first, in key order (the fresh inserts, then the
 /// rows that already existed), then the storm budget's advisory locks in the
 /// order of the number hashes — the single claim's order (row, then lock)
-/// generalised. A key that appears twice in one batch is decided last, against
-/// what its first occurrence wrote; should that ever close a cycle with another
-/// replica, PostgreSQL breaks it (SQLSTATE 40P01, `store.unavailable`, the
-/// worker retries).
+/// generalised. A batch with a key twice is claimed one request after another
+/// (rows and locks in batch order); should that, or an outcome batch meeting a
+/// takeover, ever close a cycle with another replica, PostgreSQL breaks it
+/// (SQLSTATE 40P01, `store.unavailable`, the worker retries).
 extension PostgresIdempotencyStore {
     public func claim(batch requests: [ClaimRequest]) async throws(StoreError) -> [ClaimResult] {
         guard !requests.isEmpty else { return [] }
@@ -22,17 +22,21 @@ extension PostgresIdempotencyStore {
         let salt = self.stormSalt
         return try await self.transaction("claiming \(requests.count) keys") { connection, logger in
             var results = [ClaimResult?](repeating: nil, count: requests.count)
-            // The first occurrence of each key, in key order; the rest after.
-            var seen: Set<String> = []
-            var firsts: [Int] = []
-            var repeats: [Int] = []
-            for (index, request) in requests.enumerated() {
-                if seen.insert(request.key).inserted { firsts.append(index) } else { repeats.append(index) }
+            // A key twice in one batch (a redelivery within one poll): its
+            // second answer depends on everything the first one wrote, the
+            // storm budget's verdict included, so the batch goes one claim
+            // after another, exactly as single claims would.
+            guard Set(requests.map(\.key)).count == requests.count else {
+                for (index, request) in requests.enumerated() {
+                    let result = try await Self.decideAndWrite(request, retention: retention, connection, logger)
+                    results[index] = try await self.judgeStorm(result, request, connection, logger)
+                }
+                return results.map { $0!.roundedToStoredPrecision }
             }
-            firsts.sort { requests[$0].key < requests[$1].key }
+            let byKey = requests.indices.sorted { requests[$0].key < requests[$1].key }
 
             // 1. Keys never seen: one INSERT over arrays, one round trip.
-            let fresh: [(index: Int, record: StoredRecord, result: ClaimResult)] = firsts.compactMap { index in
+            let fresh: [(index: Int, record: StoredRecord, result: ClaimResult)] = byKey.compactMap { index in
                 guard case .write(let record, let result) = ClaimDecision.decide(existing: nil, request: requests[index], retention: retention)
                 else { return nil }
                 return (index, record, result)
@@ -42,22 +46,17 @@ extension PostgresIdempotencyStore {
                 results[entry.index] = entry.result
             }
             // 2. Keys that exist: each row locked and decided, in key order.
-            for index in firsts where results[index] == nil {
+            for index in byKey where results[index] == nil {
                 results[index] = try await Self.decideAndWrite(requests[index], retention: retention, connection, logger)
             }
-            // 3. The storm budget, in the order of the numbers' locks (stable:
-            // one number's claims are judged in the batch's order).
-            let judged = firsts.compactMap { index -> (index: Int, hash: String)? in
+            // 3. The storm budget, in the order of the numbers' locks, and one
+            // number's claims in the batch's order (as single claims would be).
+            let judged = requests.indices.compactMap { index -> (index: Int, hash: String)? in
                 guard let result = results[index], let storm = StormSlots.needsBudget(result, requests[index]) else { return nil }
                 return (index, StormSlots.numberHash(storm.called, salt: salt))
-            }.enumerated().sorted { ($0.element.hash, $0.offset) < ($1.element.hash, $1.offset) }.map(\.element.index)
+            }.sorted { ($0.hash, $0.index) < ($1.hash, $1.index) }.map(\.index)
             for index in judged {
                 results[index] = try await self.judgeStorm(results[index]!, requests[index], connection, logger)
-            }
-            // 4. Repeated keys, in batch order, against what is now written.
-            for index in repeats {
-                let result = try await Self.decideAndWrite(requests[index], retention: retention, connection, logger)
-                results[index] = try await self.judgeStorm(result, requests[index], connection, logger)
             }
             return results.map { $0!.roundedToStoredPrecision }
         }
@@ -69,13 +68,13 @@ extension PostgresIdempotencyStore {
         _ records: [StoredRecord], _ connection: TransactionConnection, _ logger: Logger
     ) async throws -> Set<String> {
         guard !records.isEmpty else { return [] }
-        // Arrays cannot carry NULL through postgres-nio: an empty string
-        // stands for a missing trace context (a real one is never empty).
+        // Arrays cannot carry NULL through postgres-nio: a boolean array says
+        // which trace contexts are there.
         let query: PostgresQuery = """
             INSERT INTO aicc_notify_keys (
                 key, request_id, fingerprint, state, owner_worker, owner_incarnation, lease_expires_at, claimed_at,
                 attempts, call_pending, in_doubt, in_doubt_takeover, trace_parent, trace_state)
-            SELECT k, r, f, s, w, i, l, c, a, p, d, t, NULLIF(tp, ''), NULLIF(ts, '')
+            SELECT k, r, f, s, w, i, l, c, a, p, d, t, CASE WHEN htp THEN tp END, CASE WHEN hts THEN ts END
             FROM unnest(
                 \(records.map(\.key))::text[], \(records.map(\.requestId))::text[], \(records.map(\.fingerprint))::text[],
                 \(records.map(\.state.rawValue))::text[], \(records.map(\.owner.worker))::text[],
@@ -83,8 +82,9 @@ extension PostgresIdempotencyStore {
                 \(records.map { StoreTime.millis($0.claimedAt) })::bigint[], \(records.map(\.attempts))::bigint[],
                 \(records.map(\.callPending))::boolean[], \(records.map(\.inDoubt))::boolean[],
                 \(records.map(\.inDoubtTakeover))::boolean[], \(records.map { $0.traceParent ?? "" })::text[],
-                \(records.map { $0.traceState ?? "" })::text[]
-            ) WITH ORDINALITY AS u(k, r, f, s, w, i, l, c, a, p, d, t, tp, ts, n)
+                \(records.map { $0.traceState ?? "" })::text[], \(records.map { $0.traceParent != nil })::boolean[],
+                \(records.map { $0.traceState != nil })::boolean[]
+            ) WITH ORDINALITY AS u(k, r, f, s, w, i, l, c, a, p, d, t, tp, ts, htp, hts, n)
             ORDER BY n
             ON CONFLICT (key) DO NOTHING
             RETURNING key
@@ -137,11 +137,12 @@ extension PostgresIdempotencyStore {
                         \(batch.map(\.owner.incarnation))::text[], \(batch.map(\.outcome.outcome.rawValue))::text[],
                         \(batch.map { $0.outcome.callSerialNo ?? "" })::text[], \(batch.map(\.outcome.inDoubt))::boolean[],
                         \(batch.map(\.outcome.attempts))::bigint[], \(batch.map { ByteBuffer(bytes: $0.outcome.result) })::bytea[],
-                        \(batch.map { StoreTime.millis($0.outcome.completedAt) })::bigint[]
-                    ) AS u(key, request_id, worker, incarnation, outcome, serial, in_doubt, attempts, result, completed_at)
+                        \(batch.map { StoreTime.millis($0.outcome.completedAt) })::bigint[],
+                        \(batch.map { $0.outcome.callSerialNo != nil })::boolean[]
+                    ) AS u(key, request_id, worker, incarnation, outcome, serial, in_doubt, attempts, result, completed_at, has_serial)
                 ), done AS (
                     UPDATE aicc_notify_keys k
-                    SET state = 'done', outcome = u.outcome, call_serial_no = NULLIF(u.serial, ''),
+                    SET state = 'done', outcome = u.outcome, call_serial_no = CASE WHEN u.has_serial THEN u.serial END,
                         in_doubt = (k.in_doubt OR u.in_doubt), call_pending = false, attempts = u.attempts,
                         result = u.result, completed_at = u.completed_at, lease_expires_at = NULL
                     FROM u

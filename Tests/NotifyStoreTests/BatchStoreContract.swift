@@ -17,7 +17,7 @@ struct BatchStoreContract: Sendable {
 
     enum Scenario: String, CaseIterable, Sendable, CustomTestStringConvertible {
         case batchesAnswerAsTheSequenceDoes, concurrentBatchesClaimEachKeyOnce, takeoverOfABatch
-        case oneKeyTwiceInABatch, outcomesAnswerEachOnItsOwn, emptyBatches
+        case oneKeyTwiceInABatch, outcomesAnswerEachOnItsOwn, emptyBatches, stormInBatchOrder
 
         var testDescription: String { self.rawValue }
     }
@@ -52,6 +52,9 @@ struct BatchStoreContract: Sendable {
         case .outcomesAnswerEachOnItsOwn:
             let store = try await self.makeStore()
             try await Self.running([store]) { try await Self.outcomesAnswerEachOnItsOwn(store) }
+        case .stormInBatchOrder:
+            let store = try await self.makeStore()
+            try await Self.running([store]) { try await Self.stormInBatchOrder(store) }
         case .emptyBatches:
             let store = try await self.makeStore()
             try await Self.running([store]) { () async throws in
@@ -300,6 +303,41 @@ struct BatchStoreContract: Sendable {
         // k0 failed (no call): its slot is free again, so one more call fits; then none.
         #expect(try await store.claim(StoreContract.stormRequest("r5", key: "k5", at: 3)).kind == "claimed")
         #expect(try await store.claim(StoreContract.stormRequest("r6", key: "k6", at: 3)).kind == "suppressed")
+    }
+}
+
+extension BatchStoreContract {
+    /// The storm budget admits a batch's claims in the batch's order, not the
+    /// keys' (nor the numbers' locks'); a key twice in a batch is judged where
+    /// it stands; an empty trace state is kept as it came.
+    static func stormInBatchOrder(_ store: Store) async throws {
+        let answers = try await store.claim(batch: ["b", "a", "c", "0"].map { StoreContract.stormRequest("r-\($0)", key: $0, at: 0) })
+        #expect(answers.map(\.kind) == ["claimed", "claimed", "claimed", "suppressed"])
+        #expect(answers[3].record.key == "0")
+
+        let one = StormBudget(window: .seconds(60), burst: 1)
+        func held(_ requestId: String, key: String, fingerprint: String = "fp-1") -> ClaimRequest {
+            var request = StoreContract.request(requestId, key: key, fingerprint: fingerprint, at: 10)
+            request.storm = StormClaim(called: "+8613800000009", budget: one)
+            return request
+        }
+        // k failed without a call: free for its next request.
+        _ = try await StoreContract.complete(store, "r-k0", key: "k", outcome: StoreContract.outcome(.failed, at: 5))
+        let repeated = try await store.claim(batch: [held("r-k1", key: "k", fingerprint: "fp-2"), held("r-k2", key: "k"), held("r-m", key: "m")])
+        #expect(repeated.map(\.kind) == ["conflict", "claimed", "suppressed"])
+
+        var traced = StoreContract.request("r-t", key: "t", at: 20)
+        traced.traceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+        traced.traceState = ""
+        let stored = try await store.claim(batch: [traced, StoreContract.request("r-u", key: "u", at: 20)])
+        #expect(stored[0].record.traceState == "" && stored[1].record.traceState == nil)
+        #expect(try await store.lookup(key: "t")?.traceState == "")
+        #expect(try await store.lookup(key: "u")?.traceParent == nil)
+        let recorded = try await store.recordOutcomes([
+            OutcomeRecording(key: "t", requestId: "r-t", owner: StoreContract.workerA, outcome: StoreContract.outcome(.accepted, serial: "", at: 21)),
+            OutcomeRecording(key: "u", requestId: "r-u", owner: StoreContract.workerA, outcome: StoreContract.outcome(.accepted, at: 21)),
+        ])
+        #expect(try recorded[0].get().callSerialNo == "" && (try recorded[1].get().callSerialNo) == nil)
     }
 }
 

@@ -67,7 +67,7 @@ extension DispatchService {
                 traceParent: trace?.traceParent, traceState: trace?.traceState)
         }
         let claimed = await self.retrying("claiming") { () throws(StoreError) -> ClaimResult in
-            try await self.store.claim(claimRequest())
+            try await self.claims.run(claimRequest())
         }
         guard let result = claimed else { return }
         switch result {
@@ -127,7 +127,7 @@ extension DispatchService {
                 attempts: result.attempts, result: bytes, completedAt: result.completedAt)
             do {
                 done = try await self.retryingThrowingClaimLost("recording the outcome", key) { () throws(StoreError) -> Bool in
-                    _ = try await self.store.recordOutcome(key: key, requestId: result.requestId, owner: owner, outcome: outcome)
+                    _ = try await self.outcomes.run(OutcomeRecording(key: key, requestId: result.requestId, owner: owner, outcome: outcome))
                     return true
                 }
             } catch {

@@ -83,6 +83,10 @@ public final class DispatchService: Service, Sendable {
     let committer: OffsetCommitter
     /// Renews the leases of the claims whose call is out.
     let leases: LeaseRenewer
+    /// Claims that arrive together go to the store as one batch.
+    let claims: StoreBatcher<ClaimRequest, ClaimResult>
+    /// Outcomes that arrive together go to the store as one batch.
+    let outcomes: StoreBatcher<OutcomeRecording, StoredRecord>
     let metrics: WorkerMetrics
     let tracing: WorkerTracing
     /// Escalation (product §12), with a route that escalates: told of each
@@ -110,6 +114,8 @@ public final class DispatchService: Service, Sendable {
         self.logger = logger
         self.machine = NIOLockedValueBox(DispatchMachine(configuration: configuration.machine))
         self.committer = OffsetCommitter(consumer: consumer, logger: logger)
+        self.claims = StoreBatcher { requests throws(StoreError) in try await store.claim(batch: requests).map { .success($0) } }
+        self.outcomes = StoreBatcher { recordings throws(StoreError) in try await store.recordOutcomes(recordings) }
         self.leases = LeaseRenewer(store: store, owner: configuration.owner, lease: configuration.claimLease, logger: logger)
     }
 

@@ -12,8 +12,8 @@ import NotifyStore
 /// with ``end(_:)`` when it is answered. A key the store no longer holds for
 /// this owner (another worker took it over after the lease lapsed) is logged
 /// once and renewed no more; the call's outcome then finds the claim lost, as
-/// before. A renewal that fails (the store is out) is tried at the next tick:
-/// the lease has two thirds of its length left.
+/// before. A renewal that fails (the store is out) is tried again after a
+/// tenth of the lease.
 ///
 /// Its ``run()`` is a child task of the dispatch service's task group, ending
 /// with it.
@@ -21,8 +21,11 @@ final class LeaseRenewer: Sendable {
     /// What the renewer holds: for each key, how many calls of it are out
     /// (normally one), and the keys found lost.
     private struct State {
-        var calls: [String: Int] = [:]
+        /// For each key with a call out: how many (normally one), and the
+        /// generation of the latest `begin`.
+        var calls: [String: (count: Int, generation: UInt64)] = [:]
         var lost: Set<String> = []
+        var generation: UInt64 = 0
     }
 
     private let state = NIOLockedValueBox(State())
@@ -41,7 +44,8 @@ final class LeaseRenewer: Sendable {
     /// A call for `key` is about to go out.
     func begin(_ key: String) {
         self.state.withLockedValue { state in
-            state.calls[key, default: 0] += 1
+            state.generation += 1
+            state.calls[key] = ((state.calls[key]?.count ?? 0) + 1, state.generation)
             state.lost.remove(key)
         }
     }
@@ -49,9 +53,9 @@ final class LeaseRenewer: Sendable {
     /// The call for `key` was answered (or never went).
     func end(_ key: String) {
         self.state.withLockedValue { state in
-            guard let count = state.calls[key] else { return }
-            state.calls[key] = count > 1 ? count - 1 : nil
-            if count == 1 { state.lost.remove(key) }
+            guard let calls = state.calls[key] else { return }
+            state.calls[key] = calls.count > 1 ? (calls.count - 1, calls.generation) : nil
+            if calls.count == 1 { state.lost.remove(key) }
         }
     }
 
@@ -60,39 +64,49 @@ final class LeaseRenewer: Sendable {
         self.state.withLockedValue { state in Set(state.calls.keys).subtracting(state.lost) }
     }
 
-    /// Renews every third of the lease until cancelled.
+    /// Renews every third of the lease until cancelled; after a failed
+    /// renewal, again after a tenth of it.
     func run() async {
+        var renewed = true
         while !Task.isCancelled {
             do {
-                try await Task.sleep(for: self.lease / 3)
+                try await Task.sleep(for: renewed ? self.lease / 3 : self.lease / 10)
             } catch {
                 return
             }
-            await self.renewOnce()
+            renewed = await self.renewOnce()
         }
     }
 
-    /// One tick: every live key in one store operation.
-    func renewOnce() async {
-        let keys = Array(self.liveKeys)
-        guard !keys.isEmpty else { return }
+    /// One tick: every live key in one store operation. `false` when the
+    /// store failed.
+    @discardableResult
+    func renewOnce() async -> Bool {
+        let keys: [(key: String, generation: UInt64)] = self.state.withLockedValue { state in
+            state.calls.compactMap { state.lost.contains($0.key) ? nil : ($0.key, $0.value.generation) }
+        }
+        guard !keys.isEmpty else { return true }
         let renewed: Set<String>
         do {
-            renewed = try await self.store.renewLeases(keys: keys, owner: self.owner, until: Date().addingTimeInterval(self.lease.seconds))
+            renewed = try await self.store.renewLeases(
+                keys: keys.map(\.key), owner: self.owner, until: Date().addingTimeInterval(self.lease.seconds))
         } catch {
-            self.logger.notice("leases could not be renewed; trying again at the next tick", metadata: [
+            self.logger.notice("leases could not be renewed; trying again soon", metadata: [
                 LogKey.errorCode: "\(error.code)", "claims": "\(keys.count)",
             ])
-            return
+            return false
         }
         let lost: [String] = self.state.withLockedValue { state in
-            // Only keys still out: a call answered meanwhile may have completed its key.
-            let lost = keys.filter { !renewed.contains($0) && state.calls[$0] != nil && !state.lost.contains($0) }
+            // Only calls still out since the snapshot: one answered meanwhile
+            // may have completed its key, and a new call for the key (a later
+            // claim of it) is renewed at the next tick.
+            let lost = keys.filter { !renewed.contains($0.key) && state.calls[$0.key]?.generation == $0.generation }.map(\.key)
             state.lost.formUnion(lost)
             return lost
         }
         for key in lost {
             self.logger.warning("lease on a claim could not be renewed: another worker took it over", metadata: [LogKey.idempotencyKey: "\(key)"])
         }
+        return true
     }
 }
