@@ -108,14 +108,6 @@ extension AICCClient {
         }
     }
 
-    private struct CreateBody: Encodable {
-        var voiceContent: String
-        var callerPresent: String?
-        var called: String
-        var callBackUrl: String?
-        var priority: String?
-    }
-
     private struct CreateResponse: Decodable {
         struct Result: Decodable { var callSerialNo: LenientString? }
         var retCode: LenientString?
@@ -150,13 +142,7 @@ extension AICCClient {
             callBackUrl: callBackUrl,
             priority: notification.priority.map(String.init)
         )
-        do {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.withoutEscapingSlashes]
-            return ByteBuffer(bytes: try encoder.encode(body))
-        } catch {
-            throw AICCError(code: .requestInvalid, outcomeClass: .permanent, delivery: .notSent, underlying: "\(error)")
-        }
+        return body.buffer
     }
 
     /// Maps an answer of `createVoiceNotification` to the accepted result or a classified error.

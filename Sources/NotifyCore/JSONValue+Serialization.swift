@@ -40,6 +40,12 @@ public enum JSONText {
     /// and U+2029 escaped too, so that the text is also safe in JavaScript).
     public static func appendString(_ string: String, to out: inout String) {
         out += "\""
+        if !needsEscaping(string) {
+            // The common case (ids, keys, numbers, masked phone numbers): one append.
+            out += string
+            out += "\""
+            return
+        }
         for scalar in string.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
@@ -54,5 +60,18 @@ public enum JSONText {
             }
         }
         out += "\""
+    }
+
+    /// Whether some character of `string` is escaped by ``appendString(_:to:)``:
+    /// a quote, a backslash, a control character, DEL, or U+2028/U+2029 (UTF-8
+    /// `E2 80 A8`/`E2 80 A9`; any `E2` lead byte sends the string the slow way).
+    static func needsEscaping(_ string: String) -> Bool {
+        var string = string
+        return string.withUTF8 { bytes in
+            for byte in bytes where byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x7F || byte == 0xE2 {
+                return true
+            }
+            return false
+        }
     }
 }

@@ -440,12 +440,25 @@ extension DispatchService {
         return logger
     }
 
+    /// The one `info` line per request (product §10). Its fields are those of
+    /// ``logger(for:)-(NotificationResult)`` plus the outcome, built as one
+    /// metadata dictionary of plain strings: no logger copy, no interpolation
+    /// (issue 25 measured this line; BENCHMARKS.md).
     private func logResult(_ result: NotificationResult, maskedCalled: String?) {
-        var metadata: Logger.Metadata = [LogKey.outcome: "\(result.outcome.rawValue)", LogKey.attempt: "\(result.attempts)"]
-        if let maskedCalled { metadata[LogKey.called] = "\(maskedCalled)" }
-        if let serial = result.callSerialNo { metadata[LogKey.callSerialNo] = "\(serial)" }
-        if let error = result.error { metadata[LogKey.errorCode] = "\(error.code)" }
-        self.logger(for: result).info("result", metadata: metadata)
+        guard self.logger.logLevel <= .info else { return }
+        var metadata: Logger.Metadata = [
+            LogKey.requestID: .string(result.requestId),
+            LogKey.idempotencyKey: .string(result.idempotencyKey),
+            LogKey.topic: .string(result.source.topic),
+            LogKey.partition: .string(String(result.source.partition)),
+            LogKey.offset: .string(String(result.source.offset)),
+            LogKey.outcome: .string(result.outcome.rawValue),
+            LogKey.attempt: .string(String(result.attempts)),
+        ]
+        if let maskedCalled { metadata[LogKey.called] = .string(maskedCalled) }
+        if let serial = result.callSerialNo { metadata[LogKey.callSerialNo] = .string(serial) }
+        if let error = result.error { metadata[LogKey.errorCode] = .string(error.code) }
+        self.logger.info("result", metadata: metadata)
     }
 }
 

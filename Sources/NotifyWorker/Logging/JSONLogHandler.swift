@@ -107,8 +107,10 @@ extension LogEvent {
     /// the provider's, then the event's (later wins), and the error under `error`.
     func mergedMetadata(handler: Logger.Metadata, provider: Logger.MetadataProvider?) -> Logger.Metadata {
         var merged = handler
-        if let provided = provider?.get() { merged.merge(provided) { _, new in new } }
-        if let eventMetadata = self.metadata { merged.merge(eventMetadata) { _, new in new } }
+        if let provided = provider?.get(), !provided.isEmpty { merged.merge(provided) { _, new in new } }
+        if let eventMetadata = self.metadata {
+            if merged.isEmpty { merged = eventMetadata } else { merged.merge(eventMetadata) { _, new in new } }
+        }
         if let error = self.error, merged["error"] == nil { merged["error"] = "\(error)" }
         return merged
     }
