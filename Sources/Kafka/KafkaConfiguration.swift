@@ -195,8 +195,14 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var revocationTimeout: Duration
     /// Events buffered ahead of the application: above `high` the consumer
     /// stops taking records from librdkafka until the buffer drains to `low`.
-    /// Default: 64 / 4096.
+    /// A batch of records is one event, so at most `high` ×
+    /// ``maxBatchSize`` records wait here. Default: 2 / 64 (at most 4,096
+    /// records, as many as one event a record allowed before batches).
     public var bufferWatermarks: (low: Int, high: Int)
+    /// The most records one ``KafkaConsumerEvent/messages(_:)`` event holds:
+    /// the consumer hands over what librdkafka has fetched, without waiting
+    /// for more. Default: 64.
+    public var maxBatchSize: Int
 
     public init(
         groupID: String,
@@ -207,7 +213,8 @@ public struct KafkaConsumerConfiguration: Sendable {
         sessionTimeout: Duration? = nil,
         heartbeatInterval: Duration? = nil,
         revocationTimeout: Duration = .seconds(30),
-        bufferWatermarks: (low: Int, high: Int) = (64, 4096)
+        bufferWatermarks: (low: Int, high: Int) = (2, 64),
+        maxBatchSize: Int = 64
     ) {
         self.client = client
         self.groupID = groupID
@@ -218,6 +225,7 @@ public struct KafkaConsumerConfiguration: Sendable {
         self.heartbeatInterval = heartbeatInterval
         self.revocationTimeout = revocationTimeout
         self.bufferWatermarks = bufferWatermarks
+        self.maxBatchSize = max(1, maxBatchSize)
     }
 
     var rdKafkaProperties: [String: String] {

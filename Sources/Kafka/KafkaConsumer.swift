@@ -200,16 +200,28 @@ public final class KafkaConsumer: Service, Sendable {
                 mustWait = false
             }
 
-            guard let event = rd_kafka_queue_poll(queue.pointer, 100) else { continue }
-            defer { rd_kafka_event_destroy(event) }
+            guard var event = rd_kafka_queue_poll(queue.pointer, 100) else { continue }
             demandSeen = self.delegate.demand.current
-            switch rd_kafka_event_type(event) {
-            case RD_KAFKA_EVENT_FETCH:
-                while let message = rd_kafka_event_message_next(event) {
-                    if let converted = self.convert(message) {
-                        mustWait = self.yield(.message(converted)) || mustWait
+            if rd_kafka_event_type(event) == RD_KAFKA_EVENT_FETCH {
+                // A batch: this record and those already queued behind it, up
+                // to the bound; an event of another kind ends the batch and is
+                // handled after it, so the order stays librdkafka's.
+                var batch: [KafkaConsumerMessage] = []
+                batch.reserveCapacity(min(self.configuration.maxBatchSize, 64))
+                var next: OpaquePointer? = event
+                while let fetched = next, rd_kafka_event_type(fetched) == RD_KAFKA_EVENT_FETCH {
+                    while let message = rd_kafka_event_message_next(fetched) {
+                        if let converted = self.convert(message) { batch.append(converted) }
                     }
+                    rd_kafka_event_destroy(fetched)
+                    next = batch.count < self.configuration.maxBatchSize ? rd_kafka_queue_poll(queue.pointer, 0) : nil
                 }
+                if !batch.isEmpty { mustWait = self.yield(.messages(batch)) || mustWait }
+                guard let other = next else { continue }
+                event = other
+            }
+            defer { rd_kafka_event_destroy(event) }
+            switch rd_kafka_event_type(event) {
             case RD_KAFKA_EVENT_REBALANCE:
                 self.handleRebalance(event)
             case RD_KAFKA_EVENT_ERROR:

@@ -27,8 +27,10 @@ public struct KafkaConsumerMessage: Sendable, Hashable {
 
 /// What a ``KafkaConsumer`` delivers, in the order librdkafka produced it.
 public enum KafkaConsumerEvent: Sendable {
-    /// A record.
-    case message(KafkaConsumerMessage)
+    /// Records, in offset order within each partition: one record, and those
+    /// librdkafka had already fetched behind it, up to
+    /// ``KafkaConsumerConfiguration/maxBatchSize``. Never empty.
+    case messages([KafkaConsumerMessage])
     /// Partitions this member now owns (for cooperative assignment: the ones
     /// added; for eager: the whole new assignment).
     case partitionsAssigned([KafkaTopicPartition])

@@ -368,8 +368,8 @@ public struct Benchmark: Sendable {
             await withTaskCancellationHandler {
                 for await event in consumer.events {
                     switch event {
-                    case .message:
-                        counter.withLockedValue { $0 += 1 }
+                    case .messages(let messages):
+                        counter.withLockedValue { $0 += messages.count }
                     case .partitionsRevoked(let revocation):
                         revocation.acknowledge()
                     default:

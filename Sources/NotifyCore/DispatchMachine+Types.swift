@@ -140,6 +140,11 @@ extension DispatchMachine {
         /// Claim `request.idempotencyKey` (with its fingerprint) in the store;
         /// answer with ``DispatchMachine/claimAnswered(_:_:now:)``.
         case claim(RecordID, NotificationRequest)
+        /// Claim several keys in one store operation (the batch events'
+        /// ``DispatchMachine/coalesced(_:)`` claims); answer with
+        /// ``DispatchMachine/claimsAnswered(_:now:)`` (or each with
+        /// ``DispatchMachine/claimAnswered(_:_:now:)``).
+        case claims([ClaimOrder])
         /// Call AICC (`attempt` counts from 1); answer with
         /// ``DispatchMachine/aiccAnswered(_:_:now:randomUnit:)``. Renew the
         /// claim's lease while the call is out.

@@ -364,20 +364,25 @@ public struct Demo: Sendable {
             var lastReport = ContinuousClock.now
             for await event in consumer.events {
                 switch event {
-                case .message(let message) where message.topic == results:
-                    if let result = try? JSONDecoder().decode(NotificationResult.self, from: Data(message.value)) {
-                        collected.results.append(result)
+                case .messages(let messages):
+                    for message in messages {
+                        switch message.topic {
+                        case results:
+                            if let result = try? JSONDecoder().decode(NotificationResult.self, from: Data(message.value)) {
+                                collected.results.append(result)
+                            }
+                        case callbacks:
+                            if let status = try? JSONDecoder().decode(CallStatusEvent.self, from: Data(message.value)) {
+                                collected.statuses.append(status)
+                            }
+                        case escalations:
+                            if let event = try? JSONDecoder().decode(EscalationEventSummary.self, from: Data(message.value)) {
+                                collected.escalations.append(event)
+                            }
+                        default:
+                            collected.deadLettered(message)
+                        }
                     }
-                case .message(let message) where message.topic == callbacks:
-                    if let status = try? JSONDecoder().decode(CallStatusEvent.self, from: Data(message.value)) {
-                        collected.statuses.append(status)
-                    }
-                case .message(let message) where message.topic == escalations:
-                    if let event = try? JSONDecoder().decode(EscalationEventSummary.self, from: Data(message.value)) {
-                        collected.escalations.append(event)
-                    }
-                case .message(let message):
-                    collected.deadLettered(message)
                 case .partitionsRevoked(let revocation):
                     revocation.acknowledge()
                 default:

@@ -53,8 +53,9 @@ struct ProducerConsumerTests {
             // Consume them all back.
             let received = try await withDeadline(.seconds(90), "consume \(count) records") {
                 var received: [Int: KafkaConsumerMessage] = [:]
-                for await event in consumer.events {
-                    guard case .message(let record) = event else { continue }
+                reading: for await event in consumer.events {
+                    guard case .messages(let records) = event else { continue }
+                    for record in records {
                     guard let indexText = record.headers.value(forKey: "index").map({ String(decoding: $0, as: UTF8.self) }),
                           let index = Int(indexText) else {
                         Issue.record("record without an index header")
@@ -62,7 +63,8 @@ struct ProducerConsumerTests {
                     }
                     #expect(received[index] == nil, "record \(index) delivered twice")
                     received[index] = record
-                    if received.count == count { break }
+                    if received.count == count { break reading }
+                    }
                 }
                 return received
             }
@@ -117,8 +119,8 @@ struct ProducerConsumerTests {
                 var iterator = first.events.makeAsyncIterator()
                 var done = false
                 while !done, let event = await iterator.next() {
-                    guard case .message(let record) = event else { continue }
-                    if record.offset < wanted[record.partition]! {
+                    guard case .messages(let records) = event else { continue }
+                    for record in records where record.offset < wanted[record.partition]! {
                         #expect(record.offset == next[record.partition]!)
                         next[record.partition] = record.offset + 1
                     }
@@ -143,10 +145,12 @@ struct ProducerConsumerTests {
             let seen = try await withDeadline(.seconds(60), "second consumer reads") {
                 var seen: [Int32: [Int64]] = [0: [], 1: []]
                 var iterator = second.events.makeAsyncIterator()
-                while let event = await iterator.next() {
-                    guard case .message(let record) = event else { continue }
-                    seen[record.partition]!.append(record.offset)
-                    if seen[0]!.count + seen[1]!.count == 200 - 75 { break }
+                reading: while let event = await iterator.next() {
+                    guard case .messages(let records) = event else { continue }
+                    for record in records {
+                        seen[record.partition]!.append(record.offset)
+                        if seen[0]!.count + seen[1]!.count == 200 - 75 { break reading }
+                    }
                 }
                 return seen
             }
@@ -154,7 +158,7 @@ struct ProducerConsumerTests {
             #expect(seen[1] == Array(45..<100))
             second.triggerGracefulShutdown()
             for await event in second.events {
-                if case .message = event { Issue.record("record delivered after everything was read") }
+                if case .messages = event { Issue.record("record delivered after everything was read") }
                 if case .partitionsRevoked(let revocation) = event { revocation.acknowledge() }
             }
             try await services.waitForAll()
@@ -188,12 +192,14 @@ struct ProducerConsumerTests {
             services.addTask {
                 for await event in consumer.events {
                     switch event {
-                    case .message(let record):
-                        offsets.withLockedValue { $0.append(record.offset) }
-                        if paused.withLockedValue({ $0 }) { deliveredWhilePaused.withLockedValue { $0 += 1 } }
-                        if record.offset == 4 {
-                            try consumer.pause([partition])
-                            paused.withLockedValue { $0 = true }
+                    case .messages(let records):
+                        for record in records {
+                            offsets.withLockedValue { $0.append(record.offset) }
+                            if paused.withLockedValue({ $0 }) { deliveredWhilePaused.withLockedValue { $0 += 1 } }
+                            if record.offset == 4 {
+                                try consumer.pause([partition])
+                                paused.withLockedValue { $0 = true }
+                            }
                         }
                     case .partitionsRevoked(let revocation):
                         revocation.acknowledge()

@@ -24,9 +24,11 @@ private final class Member: Sendable {
     func consume() async throws {
         for await event in self.consumer.events {
             switch event {
-            case .message(let record):
-                self.seen.withLockedValue { $0.append(record.valueString) }
-                self.next.withLockedValue { $0[record.topicPartition] = record.offset + 1 }
+            case .messages(let records):
+                for record in records {
+                    self.seen.withLockedValue { $0.append(record.valueString) }
+                    self.next.withLockedValue { $0[record.topicPartition] = record.offset + 1 }
+                }
             case .partitionsAssigned(let partitions):
                 self.timeline.record(self.name, "assigned", partitions)
                 self.owned.withLockedValue { $0.formUnion(partitions) }

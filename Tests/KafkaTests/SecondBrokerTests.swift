@@ -89,8 +89,9 @@ struct SecondBrokerTests {
 
             let received = try await withDeadline(.seconds(90), "consume \(count) records") {
                 var received: [Int: KafkaConsumerMessage] = [:]
-                for await event in consumer.events {
-                    guard case .message(let record) = event else { continue }
+                reading: for await event in consumer.events {
+                    guard case .messages(let records) = event else { continue }
+                    for record in records {
                     guard let indexText = record.headers.value(forKey: "index").map({ String(decoding: $0, as: UTF8.self) }),
                           let index = Int(indexText) else {
                         Issue.record("record without an index header")
@@ -98,7 +99,8 @@ struct SecondBrokerTests {
                     }
                     #expect(received[index] == nil, "record \(index) delivered twice")
                     received[index] = record
-                    if received.count == count { break }
+                    if received.count == count { break reading }
+                    }
                 }
                 return received
             }
@@ -161,8 +163,8 @@ struct SecondBrokerTests {
                     switch event {
                     case .partitionsAssigned(let partitions):
                         assigned = Set(partitions)  // eager: the whole assignment
-                    case .message(let record):
-                        if record.offset < wanted[record.partition]! {
+                    case .messages(let records):
+                        for record in records where record.offset < wanted[record.partition]! {
                             #expect(record.offset == next[record.partition]!)
                             next[record.partition] = record.offset + 1
                         }
@@ -194,10 +196,12 @@ struct SecondBrokerTests {
             let seen = try await withDeadline(.seconds(60), "second consumer reads") {
                 var seen: [Int32: [Int64]] = [0: [], 1: []]
                 var iterator = second.events.makeAsyncIterator()
-                while let event = await iterator.next() {
-                    guard case .message(let record) = event else { continue }
-                    seen[record.partition]!.append(record.offset)
-                    if seen[0]!.count + seen[1]!.count == 200 - 75 { break }
+                reading: while let event = await iterator.next() {
+                    guard case .messages(let records) = event else { continue }
+                    for record in records {
+                        seen[record.partition]!.append(record.offset)
+                        if seen[0]!.count + seen[1]!.count == 200 - 75 { break reading }
+                    }
                 }
                 return seen
             }
@@ -205,7 +209,7 @@ struct SecondBrokerTests {
             #expect(seen[1] == Array(45..<100))
             second.triggerGracefulShutdown()
             for await event in second.events {
-                if case .message = event { Issue.record("record delivered after everything was read") }
+                if case .messages = event { Issue.record("record delivered after everything was read") }
                 if case .partitionsRevoked(let revocation) = event { revocation.acknowledge() }
             }
             try await services.waitForAll()
@@ -264,10 +268,12 @@ struct SecondBrokerTests {
             // And the group reads each of them once.
             let values = try await withDeadline(.seconds(60), "consume \(total) records") {
                 var values: [String] = []
-                for await event in consumer.events {
-                    guard case .message(let record) = event else { continue }
-                    values.append(record.valueString)
-                    if values.count == total { break }
+                reading: for await event in consumer.events {
+                    guard case .messages(let records) = event else { continue }
+                    for record in records {
+                        values.append(record.valueString)
+                        if values.count == total { break reading }
+                    }
                 }
                 return values
             }

@@ -4,7 +4,9 @@ import Testing
 
 /// Drives the machine with random records and random answers in random order
 /// (seeded), acting as worker, store, AICC and Kafka at once, and checks §4's
-/// invariants after every event.
+/// invariants after every event. Batched runs deliver records, claim answers
+/// and publications several at a time through the batch events (issue 25),
+/// and check that the claims and commits of each batch come coalesced.
 @Suite struct DispatchMachineSimulationTests {
     typealias D = Dispatch
 
@@ -18,8 +20,8 @@ import Testing
         case probe
     }
 
-    @Test(arguments: [1, 2, 3, 4, 5, 6, 7, 8] as [UInt64])
-    func invariantsHoldUnderRandomInterleavings(seed: UInt64) throws {
+    @Test(arguments: [1, 2, 3, 4, 5, 6, 7, 8] as [UInt64], [false, true])
+    func invariantsHoldUnderRandomInterleavings(seed: UInt64, batched: Bool) throws {
         var rng = SplitMix64(seed: seed)
         let maxConcurrency = 4
         var m = DispatchMachine(configuration: .init(
@@ -69,19 +71,32 @@ import Testing
             return "\(id.partition)/\(key)"
         }
 
-        func absorb(_ actions: [DispatchMachine.Action]) {
+        func claimed(_ id: RecordID) {
+            pending.append(.claim(id))
+            if let lane = laneName(id) {
+                // The previous record of the key is finished (published) before this one is claimed.
+                if let previous = claimedOrder[lane]?.last, previous != id {
+                    #expect(previous < id, "claims out of key order")
+                    #expect(finished.contains(previous), "claimed before the previous of its key finished")
+                }
+                if claimedOrder[lane]?.last != id { claimedOrder[lane, default: []].append(id) }
+            }
+        }
+
+        func absorb(_ actions: [DispatchMachine.Action], coalesced: Bool = false) {
+            if coalesced {
+                let claimActions = actions.filter { if case .claim = $0 { true } else if case .claims = $0 { true } else { false } }
+                let commitActions = actions.filter { if case .commit = $0 { true } else { false } }
+                #expect(claimActions.count <= 1, "a batch's claims come as one action")
+                #expect(commitActions.count <= 1, "a batch's commits come as one action")
+            }
             for action in actions {
                 switch action {
                 case .claim(let id, _):
-                    pending.append(.claim(id))
-                    if let lane = laneName(id) {
-                        // The previous record of the key is finished (published) before this one is claimed.
-                        if let previous = claimedOrder[lane]?.last, previous != id {
-                            #expect(previous < id, "claims out of key order")
-                            #expect(finished.contains(previous), "claimed before the previous of its key finished")
-                        }
-                        if claimedOrder[lane]?.last != id { claimedOrder[lane, default: []].append(id) }
-                    }
+                    claimed(id)
+                case .claims(let orders):
+                    #expect(orders.count > 1 || !coalesced)
+                    for order in orders { claimed(order.id) }
                 case .callAICC(let id, let request, let attempt):
                     pending.append(.call(id))
                     #expect(attempt == (attemptsSeen[id] ?? 0) + 1 || attempt == (attemptsSeen[id] ?? 0))
@@ -128,16 +143,25 @@ import Testing
             let deliverable = partitions.filter { !(toDeliver[$0]?.isEmpty ?? true) }
             if !deliverable.isEmpty, pending.isEmpty || Int.random(in: 0..<3, using: &rng) == 0 {
                 let partition = deliverable.randomElement(using: &rng)!
+                if batched {
+                    // A poll: a run of one partition's records, maybe the other's after it.
+                    var batch: [DispatchRecord] = []
+                    for partition in [partition] + deliverable.filter({ $0 != partition && Bool.random(using: &rng) }) {
+                        let count = min(toDeliver[partition]!.count, Int.random(in: 1...8, using: &rng))
+                        batch += toDeliver[partition]!.prefix(count)
+                        toDeliver[partition]!.removeFirst(count)
+                    }
+                    received += batch.map(\.id)
+                    absorb(m.recordsReceived(batch, now: now), coalesced: true)
+                    continue
+                }
                 let record = toDeliver[partition]!.removeFirst()
                 received.append(record.id)
                 absorb(m.recordReceived(record, now: now))
                 continue
             }
-            let index = Int.random(in: 0..<pending.count, using: &rng)
-            let item = pending.remove(at: index)
-            switch item {
-            case .claim(let id):
-                let answer: ClaimAnswer = switch Int.random(in: 0..<12, using: &rng) {
+            func claimAnswer() -> ClaimAnswer {
+                switch Int.random(in: 0..<12, using: &rng) {
                 case 0: .duplicate(originalRequestId: "orig", outcome: .accepted, callSerialNo: "s")
                 case 1: .conflict
                 case 2: .completed(storedResult: [1, 2])
@@ -145,7 +169,35 @@ import Testing
                 case 4: .inDoubt
                 default: .claimed
                 }
-                absorb(m.claimAnswered(id, answer, now: now))
+            }
+            let index = Int.random(in: 0..<pending.count, using: &rng)
+            let item = pending.remove(at: index)
+            if batched, case .claim(let first) = item {
+                // A batch claim answers the claims pending together (some of them).
+                var ids = [first]
+                pending.removeAll { item in
+                    guard case .claim(let id) = item, Bool.random(using: &rng) else { return false }
+                    ids.append(id)
+                    return true
+                }
+                absorb(m.claimsAnswered(ids.shuffled(using: &rng).map { ($0, claimAnswer()) }, now: now), coalesced: true)
+                continue
+            }
+            if batched, case .publish(let first) = item {
+                var ids = [first]
+                pending.removeAll { item in
+                    guard case .publish(let id) = item, Bool.random(using: &rng) else { return false }
+                    ids.append(id)
+                    return true
+                }
+                let actions = m.published(ids, now: now)
+                for id in ids where !pending.contains(.publish(id)) { finished.insert(id) }
+                absorb(actions, coalesced: true)
+                continue
+            }
+            switch item {
+            case .claim(let id):
+                absorb(m.claimAnswered(id, claimAnswer(), now: now))
             case .call(let id):
                 let answer: CallAnswer = switch Int.random(in: 0..<10, using: &rng) {
                 case 0, 1, 2: D.transient

@@ -43,8 +43,8 @@ struct DeadLetterReplayTests {
             var records: [KafkaConsumerMessage] = []
             if count > 0 {
                 for await event in consumer.events {
-                    if case .message(let record) = event { records.append(record) }
-                    if records.count == count { break }
+                    if case .messages(let batch) = event { records += batch }
+                    if records.count >= count { break }
                 }
             }
             consumer.triggerGracefulShutdown()

@@ -161,22 +161,24 @@ public enum DeadLetterReplay {
                 var iterator = consumer.events.makeAsyncIterator()
                 while !remaining.isEmpty, let event = await iterator.next() {
                     switch event {
-                    case .message(let record):
-                        guard let end = ends[record.partition], record.offset < end else { continue }
-                        summary.scanned += 1
-                        let code = record.headers.value(forKey: DeadLetterHeader.errorCode).map { String(decoding: $0, as: UTF8.self) }
-                        let failedAt = record.headers.value(forKey: DeadLetterHeader.failedAt).flatMap { RFC3339.parse(String(decoding: $0, as: UTF8.self)) }
-                        if options.filter.matches(code: code, failedAt: failedAt) {
-                            summary.matched += 1
-                            summary.matchedByErrorCode[code ?? "(none)", default: 0] += 1
-                            if !options.dryRun {
-                                var headers = record.headers.filter { !$0.key.hasPrefix("dlq.") }
-                                headers.append(KafkaHeader(key: Self.sourceHeader, string: "\(record.topic):\(record.partition):\(record.offset)"))
-                                _ = try await producer.send(KafkaProducerMessage(topic: options.targetTopic, key: record.key, value: record.value, headers: headers))
-                                summary.replayed += 1
+                    case .messages(let records):
+                        for record in records {
+                            guard let end = ends[record.partition], record.offset < end else { continue }
+                            summary.scanned += 1
+                            let code = record.headers.value(forKey: DeadLetterHeader.errorCode).map { String(decoding: $0, as: UTF8.self) }
+                            let failedAt = record.headers.value(forKey: DeadLetterHeader.failedAt).flatMap { RFC3339.parse(String(decoding: $0, as: UTF8.self)) }
+                            if options.filter.matches(code: code, failedAt: failedAt) {
+                                summary.matched += 1
+                                summary.matchedByErrorCode[code ?? "(none)", default: 0] += 1
+                                if !options.dryRun {
+                                    var headers = record.headers.filter { !$0.key.hasPrefix("dlq.") }
+                                    headers.append(KafkaHeader(key: Self.sourceHeader, string: "\(record.topic):\(record.partition):\(record.offset)"))
+                                    _ = try await producer.send(KafkaProducerMessage(topic: options.targetTopic, key: record.key, value: record.value, headers: headers))
+                                    summary.replayed += 1
+                                }
                             }
+                            if record.offset + 1 >= end { remaining[record.partition] = nil }
                         }
-                        if record.offset + 1 >= end { remaining[record.partition] = nil }
                     case .partitionsRevoked(let revocation):
                         revocation.acknowledge()
                     case .partitionsAssigned, .error:

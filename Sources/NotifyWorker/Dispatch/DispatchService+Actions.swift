@@ -22,18 +22,13 @@ extension DispatchService {
 
     func perform(_ action: Action, _ sink: Sink, in group: inout ThrowingDiscardingTaskGroup<any Error>) {
         switch action {
-        case .claim(let id, let request):
-            self.addTask(tracing: id, to: &group) { await self.claim(id, request, sink) }
-        case .callAICC(let id, let request, let attempt):
-            self.addTask(tracing: id, to: &group) { await self.call(id, request, attempt: attempt, sink) }
-        case .recordOutcome(let id, let result, let attemptInDoubt):
-            self.addTask(tracing: id, to: &group) { await self.record(id, result, attemptInDoubt: attemptInDoubt, sink) }
-        case .releaseClaim(let id, let request):
-            self.addTask(tracing: id, to: &group) { await self.release(id, request) }
-        case .publishResult(let id, let payload):
-            self.addTask(tracing: id, to: &group) { await self.publish(id, payload, sink) }
-        case .publishDeadLetter(let id, let errors):
-            self.addTask(tracing: id, to: &group) { await self.deadLetter(id, errors, sink) }
+        case .claims(let orders):
+            // One task, one store operation for the batch; each record's call
+            // then gets a task of its own (from the loop).
+            group.addTask { _ = await self.claim(orders, continuing: nil, sink) }
+        case .claim, .callAICC, .recordOutcome, .releaseClaim, .publishResult, .publishDeadLetter:
+            guard let id = action.recordStep else { return }
+            self.addTask(tracing: id, to: &group) { await self.drive([action], sink) }
         case .scheduleRetry(let id, let at):
             self.metrics.retryScheduled()
             group.addTask {
@@ -48,67 +43,122 @@ extension DispatchService {
         case .sendProbe:
             group.addTask { await self.probe(sink) }
         case .pause, .resume, .commit:
-            break  // performed in feed(_:_:)
+            break  // performed in feed(_:continuing:_:)
+        }
+    }
+
+    /// Performs one record's steps in this task, one after another: each
+    /// step's answer goes into the machine, and what the machine asks next of
+    /// the same record is performed here too (``feed(_:continuing:_:)``).
+    private func drive(_ first: [Action], _ sink: Sink) async {
+        var queue = first[...]
+        while let action = queue.popFirst() {
+            queue += await self.step(action, sink)
+        }
+    }
+
+    /// One step of a record; returns its next steps.
+    private func step(_ action: Action, _ sink: Sink) async -> [Action] {
+        switch action {
+        case .claim(let id, let request):
+            return await self.claim([DispatchMachine.ClaimOrder(id: id, request: request)], continuing: id, sink)
+        case .callAICC(let id, let request, let attempt):
+            return await self.call(id, request, attempt: attempt, sink)
+        case .recordOutcome(let id, let result, let attemptInDoubt):
+            return await self.record(id, result, attemptInDoubt: attemptInDoubt, sink)
+        case .releaseClaim(let id, let request):
+            await self.release(id, request)
+            return []
+        case .publishResult(let id, let payload):
+            return await self.publish(id, payload, sink)
+        case .publishDeadLetter(let id, let errors):
+            return await self.deadLetter(id, errors, sink)
+        case .claims, .scheduleRetry, .scheduleProbe, .sendProbe, .pause, .resume, .commit:
+            sink.post([action])  // not a record's step: the loop's
+            return []
         }
     }
 
     // MARK: Store
 
-    private func claim(_ id: RecordID, _ request: NotificationRequest, _ sink: Sink) async {
+    /// Claims the orders' keys in one store operation (retried as a whole
+    /// while the store is out) and feeds the answers back as one event.
+    private func claim(_ orders: [DispatchMachine.ClaimOrder], continuing: RecordID?, _ sink: Sink) async -> [Action] {
         let owner = self.configuration.owner
         let budget = self.configuration.storm
-        let storm = budget.applies(toPriority: request.priority) ? StormClaim(called: request.called, budget: budget) : nil
-        let trace = self.currentTraceHeaders()
-        let claimRequest = { @Sendable in
-            ClaimRequest(
-                key: request.idempotencyKey, requestId: request.requestId, fingerprint: request.fingerprint,
-                owner: owner, leaseDuration: self.configuration.claimLease, now: Date(),
-                takeOverInDoubt: self.configuration.machine.inDoubtPolicy == .retry, storm: storm,
-                traceParent: trace?.traceParent, traceState: trace?.traceState)
+        let takeOverInDoubt = self.configuration.machine.inDoubtPolicy == .retry
+        // Each claim keeps its own record's trace context (for the call-status events).
+        let traces = orders.map { order in self.spanContext(order.id).flatMap { self.tracing.headers(of: $0) } }
+        let claimed = await self.retrying("claiming") { () throws(StoreError) -> [ClaimResult] in
+            let now = Date()
+            let requests = zip(orders, traces).map { order, trace in
+                let request = order.request
+                return ClaimRequest(
+                    key: request.idempotencyKey, requestId: request.requestId, fingerprint: request.fingerprint,
+                    owner: owner, leaseDuration: self.configuration.claimLease, now: now,
+                    takeOverInDoubt: takeOverInDoubt,
+                    storm: budget.applies(toPriority: request.priority) ? StormClaim(called: request.called, budget: budget) : nil,
+                    traceParent: trace?.traceParent, traceState: trace?.traceState)
+            }
+            return try await self.claims.runAll(requests)
         }
-        let claimed = await self.retrying("claiming") { () throws(StoreError) -> ClaimResult in
-            try await self.claims.run(claimRequest())
+        guard let results = claimed else { return [] }
+        var noted: [RecordID] = []
+        var answers: [(id: RecordID, answer: ClaimAnswer)] = []
+        answers.reserveCapacity(orders.count)
+        for (order, result) in zip(orders, results) {
+            switch result {
+            case .claimed, .claimedInDoubt:
+                // The claim noted the first attempt: the call follows at once.
+                noted.append(order.id)
+            default:
+                break
+            }
+            answers.append((order.id, self.claimAnswer(order, result)))
         }
-        guard let result = claimed else { return }
-        switch result {
-        case .claimed, .claimedInDoubt:
-            // The claim noted the first attempt: the call follows at once.
-            self.side.withLockedValue { _ = $0.attemptNotedByClaim.insert(id) }
-        default:
-            break
-        }
-        let answer: ClaimAnswer
+        if !noted.isEmpty { self.side.withLockedValue { $0.attemptNotedByClaim.formUnion(noted) } }
+        return self.feed(sink, continuing: continuing) { $0.claimsAnswered(answers, now: Date()) }
+    }
+
+    /// The machine's view of the store's answer to one claim (logging what a
+    /// person should know, in the record's trace context).
+    private func claimAnswer(_ order: DispatchMachine.ClaimOrder, _ result: ClaimResult) -> ClaimAnswer {
+        let request = order.request
         switch result {
         case .claimed:
-            answer = .claimed
+            return .claimed
         case .completed(let record):
-            answer = .completed(storedResult: record.result ?? [])
+            return .completed(storedResult: record.result ?? [])
         case .duplicate(let record):
-            answer = .duplicate(
+            return .duplicate(
                 originalRequestId: record.requestId, outcome: record.outcome ?? .indeterminate,
                 callSerialNo: record.callSerialNo)
         case .conflict:
-            answer = .conflict
+            return .conflict
         case .suppressed:
-            self.logger(for: request).notice("over the storm budget: not calling", metadata: [
-                "storm.burst": "\(budget.burst)", "storm.window": "\(budget.window)",
-            ])
-            answer = .suppressed(error: budget.suppressedError)
+            let budget = self.configuration.storm
+            InstrumentationContext.withValue(self.spanContext(order.id)) {
+                self.logger(for: request).notice("over the storm budget: not calling", metadata: [
+                    "storm.burst": "\(budget.burst)", "storm.window": "\(budget.window)",
+                ])
+            }
+            return .suppressed(error: budget.suppressedError)
         case .inFlight(let record):
             // Ask again when the lease ends at the latest; sooner, since the
             // holder usually finishes well before.
             let soon = Date().addingTimeInterval(1)
-            answer = .inFlightElsewhere(retryAt: min(record.leaseExpiresAt ?? soon, soon))
+            return .inFlightElsewhere(retryAt: min(record.leaseExpiresAt ?? soon, soon))
         case .inDoubt(let previous, _), .claimedInDoubt(let previous, _):
-            self.logger(for: request).warning("claim found in doubt: an earlier dispatch may have reached AICC", metadata: [
-                "store.previousOwner": "\(previous.owner)", LogKey.attempt: "\(previous.attempts)",
-            ])
-            answer = .inDoubt
+            InstrumentationContext.withValue(self.spanContext(order.id)) {
+                self.logger(for: request).warning("claim found in doubt: an earlier dispatch may have reached AICC", metadata: [
+                    "store.previousOwner": "\(previous.owner)", LogKey.attempt: "\(previous.attempts)",
+                ])
+            }
+            return .inDoubt
         }
-        self.feed(sink) { $0.claimAnswered(id, answer, now: Date()) }
     }
 
-    private func record(_ id: RecordID, _ result: NotificationResult, attemptInDoubt: Bool, _ sink: Sink) async {
+    private func record(_ id: RecordID, _ result: NotificationResult, attemptInDoubt: Bool, _ sink: Sink) async -> [Action] {
         let owner = self.configuration.owner
         let key = result.idempotencyKey
         let done: Bool?
@@ -134,12 +184,11 @@ extension DispatchService {
                 self.logger(for: result).warning("claim lost before the outcome was recorded; asking the store again", metadata: [
                     LogKey.outcome: "\(result.outcome.rawValue)",
                 ])
-                self.feed(sink) { $0.claimLost(id, now: Date()) }
-                return
+                return self.feed(sink, continuing: id) { $0.claimLost(id, now: Date()) }
             }
         }
-        guard done != nil else { return }
-        self.feed(sink) { $0.outcomeRecorded(id, now: Date()) }
+        guard done != nil else { return [] }
+        return self.feed(sink, continuing: id) { $0.outcomeRecorded(id, now: Date()) }
     }
 
     private func release(_ id: RecordID, _ request: NotificationRequest) async {
@@ -180,7 +229,7 @@ extension DispatchService {
         case claimLost
     }
 
-    private func call(_ id: RecordID, _ request: NotificationRequest, attempt: Int, _ sink: Sink) async {
+    private func call(_ id: RecordID, _ request: NotificationRequest, attempt: Int, _ sink: Sink) async -> [Action] {
         let owner = self.configuration.owner
         let key = request.idempotencyKey
         let logger = self.logger(for: request)
@@ -203,8 +252,7 @@ extension DispatchService {
         let sent = step.withLockedValue { $0 }
         if sent == .claimLost {
             logger.warning("claim lost before calling; asking the store again")
-            self.feed(sink) { $0.claimLost(id, now: Date()) }
-            return
+            return self.feed(sink, continuing: id) { $0.claimLost(id, now: Date()) }
         }
 
         let answer: CallAnswer
@@ -215,7 +263,7 @@ extension DispatchService {
             ])
             answer = .accepted(callSerialNo: accepted.callSerialNo, aicc: .init(accepted.answer))
         case .failure(let error):
-            if error.code == .cancelled && Task.isCancelled { return }  // abandoned at shutdown
+            if error.code == .cancelled && Task.isCancelled { return [] }  // abandoned at shutdown
             let info = NotificationResult.ErrorInfo(code: error.code.rawValue, message: error.summary)
             logger.notice("AICC call failed", metadata: [
                 LogKey.attempt: "\(attempt)", LogKey.errorCode: "\(error.code)", "aicc.class": "\(error.outcomeClass)",
@@ -240,12 +288,11 @@ extension DispatchService {
                         return true
                     }
                 } catch {
-                    self.feed(sink) { $0.claimLost(id, now: Date()) }
-                    return
+                    return self.feed(sink, continuing: id) { $0.claimLost(id, now: Date()) }
                 }
             }
         }
-        self.feed(sink) { $0.aiccAnswered(id, answer, now: Date(), randomUnit: Double.random(in: 0..<1)) }
+        return self.feed(sink, continuing: id) { $0.aiccAnswered(id, answer, now: Date(), randomUnit: Double.random(in: 0..<1)) }
     }
 
     /// Makes the create call; the lease renewer keeps the claim live while it is out.
@@ -308,7 +355,7 @@ extension DispatchService {
 
     // MARK: Kafka
 
-    private func publish(_ id: RecordID, _ payload: ResultPayload, _ sink: Sink) async {
+    private func publish(_ id: RecordID, _ payload: ResultPayload, _ sink: Sink) async -> [Action] {
         let bytes: [UInt8]
         switch payload {
         case .fresh(let result):
@@ -320,7 +367,7 @@ extension DispatchService {
         }
         let message = KafkaProducerMessage(
             topic: self.configuration.resultsTopic, key: payload.idempotencyKey, value: bytes, headers: self.traceHeaders(id))
-        guard await self.send(message, what: "result") else { return }
+        guard await self.send(message, what: "result") else { return [] }
         switch payload {
         case .fresh(let result):
             self.metrics.resultPublished(result.outcome)
@@ -332,7 +379,7 @@ extension DispatchService {
         if let timestamp = self.side.withLockedValue({ $0.arrivals.removeValue(forKey: id)?.timestamp }) {
             self.metrics.endToEnd(milliseconds: Int64(Date().timeIntervalSince1970 * 1000) - timestamp)
         }
-        self.feed(sink) { $0.published(id, now: Date()) }
+        let next = self.feed(sink, continuing: id) { $0.published(id, now: Date()) }
         self.endSpanIfFinished(id) { span in
             switch payload {
             case .fresh(let result):
@@ -343,12 +390,13 @@ extension DispatchService {
                 span.attributes["aicc_notify.outcome"] = "republished"
             }
         }
+        return next
     }
 
-    private func deadLetter(_ id: RecordID, _ errors: [ContractError], _ sink: Sink) async {
+    private func deadLetter(_ id: RecordID, _ errors: [ContractError], _ sink: Sink) async -> [Action] {
         guard let original = self.side.withLockedValue({ $0.deadLetter[id] }) else {
             // Dropped by a revocation meanwhile: the next owner reads it again.
-            return
+            return []
         }
         let first = errors.first
         let message = KafkaProducerMessage.deadLetter(
@@ -359,17 +407,18 @@ extension DispatchService {
             LogKey.topic: "\(original.topic)", LogKey.partition: "\(original.partition)", LogKey.offset: "\(original.offset)",
             LogKey.errorCode: "\(first?.code ?? "decode")",
         ])
-        guard await self.send(message, what: "dead-letter record") else { return }
+        guard await self.send(message, what: "dead-letter record") else { return [] }
         self.metrics.deadLettered(code: first?.code ?? "decode")
         self.side.withLockedValue { side in
             side.deadLetter[id] = nil
             side.arrivals[id] = nil
         }
-        self.feed(sink) { $0.published(id, now: Date()) }
+        let next = self.feed(sink, continuing: id) { $0.published(id, now: Date()) }
         self.endSpanIfFinished(id) { span in
             span.attributes["error.type"] = first?.code ?? "decode"
             span.setStatus(SpanStatus(code: .error))
         }
+        return next
     }
 
     /// Sends until Kafka acknowledges (retrying with backoff) or the task is
@@ -459,6 +508,20 @@ extension DispatchService {
         if let serial = result.callSerialNo { metadata[LogKey.callSerialNo] = .string(serial) }
         if let error = result.error { metadata[LogKey.errorCode] = .string(error.code) }
         self.logger.info("result", metadata: metadata)
+    }
+}
+
+extension DispatchMachine.Action {
+    /// The record whose step this is (claim, call, outcome, release,
+    /// publication); `nil` for the loop's own actions.
+    var recordStep: RecordID? {
+        switch self {
+        case .claim(let id, _), .callAICC(let id, _, _), .recordOutcome(let id, _, _), .releaseClaim(let id, _),
+             .publishResult(let id, _), .publishDeadLetter(let id, _):
+            id
+        case .claims, .scheduleRetry, .scheduleProbe, .sendProbe, .pause, .resume, .commit:
+            nil
+        }
     }
 }
 

@@ -15,11 +15,18 @@ import Tracing
 /// result → commit the input offset.
 ///
 /// The decisions are ``DispatchMachine``'s, a pure state machine held in a
-/// lock; this service feeds it events and performs the actions it returns,
-/// each as a child task of one task group inside ``run()`` (no unstructured
+/// lock; this service feeds it events and performs the actions it returns
+/// as child tasks of one task group inside ``run()`` (no unstructured
 /// tasks), and feeds every answer back. The machine's own quick effects —
 /// pausing and resuming partitions, handing positions to the committer — run
 /// inside the lock so they happen in the order the machine decided them.
+///
+/// Batches (issue 25): what one poll of the consumer returns goes into the
+/// machine as one event; the loop takes every action queued since it last
+/// looked (``ActionMailbox``) and starts one task for all of its claims. A
+/// record's later steps stay in the task that performed the step before
+/// (claim → call → outcome → result): the machine's next action for the same
+/// record is performed there, not handed back to the loop as a new task.
 ///
 /// `run()` also runs the consumer (it owns its events), so shutdown happens in
 /// the right order: on graceful shutdown it stops taking work and pauses every
@@ -31,7 +38,7 @@ import Tracing
 /// the `ServiceGroup`).
 public final class DispatchService: Service, Sendable {
     typealias Action = DispatchMachine.Action
-    typealias Sink = AsyncStream<[Action]>.Continuation
+    typealias Sink = ActionMailbox
 
     /// What the dispatch loop keeps beside the machine.
     struct SideState {
@@ -139,7 +146,7 @@ public final class DispatchService: Service, Sendable {
     /// Runs the consumer and the pipeline until graceful shutdown (or until
     /// the consumer fails fatally, which is thrown).
     public func run() async throws {
-        let (actions, sink) = AsyncStream.makeStream(of: [Action].self)
+        let sink = ActionMailbox()
         self.logger.info("dispatch starting", metadata: [LogKey.incarnation: "\(self.configuration.owner.incarnation)"])
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await self.consumer.run() }
@@ -151,8 +158,8 @@ public final class DispatchService: Service, Sendable {
             }
             group.addTask { await self.drainOnShutdown(sink) }
             group.addTask { await self.updateGauges() }
-            for await batch in actions {
-                for action in batch {
+            while let batch = await sink.next() {
+                for action in DispatchMachine.coalesced(batch) {
                     self.perform(action, sink, in: &group)
                 }
             }
@@ -166,8 +173,8 @@ public final class DispatchService: Service, Sendable {
     private func consumeEvents(_ sink: Sink) async throws {
         for await event in self.consumer.events {
             switch event {
-            case .message(let message):
-                self.received(message, sink)
+            case .messages(let messages):
+                self.received(messages, sink)
             case .partitionsAssigned(let partitions):
                 self.logger.info("partitions assigned", metadata: [LogKey.partitions: "\(partitions)"])
                 self.committer.assigned(partitions)
@@ -188,33 +195,45 @@ public final class DispatchService: Service, Sendable {
         }
     }
 
-    private func received(_ message: KafkaConsumerMessage, _ sink: Sink) {
-        let id = RecordID(partition: TopicPartition(message.topicPartition), offset: message.offset)
-        let headers = message.headers.map { (key: $0.key, value: $0.value) }
-        let inbound = InboundRecord(value: message.value, headers: headers)
-        let decoded = self.decoder.decode(inbound)
-        let span = self.startSpan(message, headers: headers, decoded: decoded)
-        if decoded.kind != .valid {
-            InstrumentationContext.withValue(span.context) {
-                var logger = self.logger
-                logger[metadataKey: LogKey.topic] = "\(message.topic)"
-                logger[metadataKey: LogKey.partition] = "\(message.partition)"
-                logger[metadataKey: LogKey.offset] = "\(message.offset)"
-                if let requestId = decoded.requestId { logger[metadataKey: LogKey.requestID] = "\(requestId)" }
-                logger.notice("invalid request", metadata: [
-                    LogKey.errorCode: "\(decoded.errors.first?.code ?? "validation")",
-                    LogKey.errorMessage: "\(decoded.errors.first?.message ?? "")",
-                ])
-            }
+    /// What one poll returned: decoded, given spans, then into the machine as one event.
+    private func received(_ messages: [KafkaConsumerMessage], _ sink: Sink) {
+        var records: [DispatchRecord] = []
+        records.reserveCapacity(messages.count)
+        var arrivals: [(id: RecordID, message: KafkaConsumerMessage, decoded: DecodeResult, span: any Span)] = []
+        arrivals.reserveCapacity(messages.count)
+        for message in messages {
+            let id = RecordID(partition: TopicPartition(message.topicPartition), offset: message.offset)
+            let headers = message.headers.map { (key: $0.key, value: $0.value) }
+            let decoded = self.decoder.decode(InboundRecord(value: message.value, headers: headers))
+            let span = self.startSpan(message, headers: headers, decoded: decoded)
+            if decoded.kind != .valid { self.logInvalid(message, decoded, span: span) }
+            arrivals.append((id, message, decoded, span))
+            records.append(DispatchRecord(id: id, key: message.key, decoded: decoded))
         }
         self.side.withLockedValue { side in
-            side.spans[id] = span
-            if decoded.shouldDeadLetter { side.deadLetter[id] = message }
-            side.arrivals[id] = SideState.Arrival(
-                timestamp: message.timestampMilliseconds, maskedCalled: decoded.request.map { PhoneNumberMask.mask($0.called) })
+            for arrival in arrivals {
+                side.spans[arrival.id] = arrival.span
+                if arrival.decoded.shouldDeadLetter { side.deadLetter[arrival.id] = arrival.message }
+                side.arrivals[arrival.id] = SideState.Arrival(
+                    timestamp: arrival.message.timestampMilliseconds,
+                    maskedCalled: arrival.decoded.request.map { PhoneNumberMask.mask($0.called) })
+            }
         }
-        let record = DispatchRecord(id: id, key: message.key, decoded: decoded)
-        self.feed(sink) { $0.recordReceived(record, now: Date()) }
+        self.feed(sink) { $0.recordsReceived(records, now: Date()) }
+    }
+
+    private func logInvalid(_ message: KafkaConsumerMessage, _ decoded: DecodeResult, span: any Span) {
+        InstrumentationContext.withValue(span.context) {
+            var logger = self.logger
+            logger[metadataKey: LogKey.topic] = "\(message.topic)"
+            logger[metadataKey: LogKey.partition] = "\(message.partition)"
+            logger[metadataKey: LogKey.offset] = "\(message.offset)"
+            if let requestId = decoded.requestId { logger[metadataKey: LogKey.requestID] = "\(requestId)" }
+            logger.notice("invalid request", metadata: [
+                LogKey.errorCode: "\(decoded.errors.first?.code ?? "validation")",
+                LogKey.errorMessage: "\(decoded.errors.first?.message ?? "")",
+            ])
+        }
     }
 
     /// Finishes (within the bound) or abandons in-flight work of revoked
@@ -323,11 +342,15 @@ public final class DispatchService: Service, Sendable {
     // MARK: Feeding the machine
 
     /// Applies an event to the machine; performs its quick effects (pause,
-    /// resume, commit) in the lock, in order; yields the rest to the loop.
-    func feed(_ sink: Sink, _ event: (inout DispatchMachine) -> [Action]) {
-        let rest: [Action] = self.machine.withLockedValue { machine in
+    /// resume, commit) in the lock, in order; posts the rest to the loop —
+    /// except, when `continuing` names a record, that record's next steps,
+    /// which are returned for the calling task to perform itself.
+    @discardableResult
+    func feed(_ sink: Sink, continuing: RecordID? = nil, _ event: (inout DispatchMachine) -> [Action]) -> [Action] {
+        let (mine, rest): ([Action], [Action]) = self.machine.withLockedValue { machine in
             let actions = event(&machine)
-            guard !actions.isEmpty else { return [] }
+            guard !actions.isEmpty else { return ([], []) }
+            var mine: [Action] = []
             var rest: [Action] = []
             rest.reserveCapacity(actions.count)
             for action in actions {
@@ -339,12 +362,13 @@ public final class DispatchService: Service, Sendable {
                 case .commit(let positions):
                     self.committer.submit(positions.map(KafkaCommitPosition.init))
                 default:
-                    rest.append(action)
+                    if let continuing, action.recordStep == continuing { mine.append(action) } else { rest.append(action) }
                 }
             }
-            return rest
+            return (mine, rest)
         }
-        if !rest.isEmpty { sink.yield(rest) }
+        sink.post(rest)
+        return mine
     }
 
     private func setPaused(_ partitions: [TopicPartition], _ paused: Bool) {

@@ -81,6 +81,27 @@ final class StoreBatcher<Input: Sendable, Output: Sendable>: Sendable {
     /// Runs one batch, `own` first, answers its followers, and hands the
     /// lead to the first of those who queued meanwhile (so that no caller
     /// stays the store's errand-runner for long); returns `own`'s answer.
+    /// Runs `inputs` — a batch one caller already holds — as one operation
+    /// (in chunks of ``maximumBatch``); a single input joins the batches of
+    /// ``run(_:)``. Throws the first failure (a batch operation fails or
+    /// succeeds as a whole).
+    func runAll(_ inputs: [Input]) async throws(StoreError) -> [Output] {
+        if inputs.count == 1 { return [try await self.run(inputs[0])] }
+        var outputs: [Output] = []
+        outputs.reserveCapacity(inputs.count)
+        var start = 0
+        while start < inputs.count {
+            let chunk = Array(inputs[start..<min(inputs.count, start + Self.maximumBatch)])
+            let answers = try await self.operation(chunk)
+            guard answers.count == chunk.count else {
+                throw .internal("a batch answered \(answers.count) of \(chunk.count)")
+            }
+            for answer in answers { outputs.append(try answer.get()) }
+            start += chunk.count
+        }
+        return outputs
+    }
+
     private func lead(_ own: Input) async -> Answer {
         let batch: [Waiter] = self.state.withLockedValue { state in
             let count = min(Self.maximumBatch - 1, state.pending.count)

@@ -66,8 +66,8 @@ public final class AlertRouterService: Service, Sendable, CustomStringConvertibl
             group.addTask { try await self.consumer.run() }
             for await event in self.consumer.events {
                 switch event {
-                case .message(let message):
-                    await self.handle(message)
+                case .messages(let messages):
+                    for message in messages { await self.handle(message) }
                 case .partitionsAssigned(let partitions):
                     self.logger.info("alert partitions assigned", metadata: [LogKey.partitions: "\(partitions)"])
                 case .partitionsRevoked(let revocation):
