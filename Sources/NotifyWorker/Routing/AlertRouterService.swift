@@ -1,5 +1,6 @@
 import Foundation
 public import Kafka
+import NIOConcurrencyHelpers
 public import Logging
 import NotifyCore
 public import NotifyRouting
@@ -44,6 +45,13 @@ public final class AlertRouterService: Service, Sendable, CustomStringConvertibl
     let logger: Logger
     /// Escalation (product §12), with a route that escalates.
     let escalations: EscalationService?
+    /// Per partition, the offset after the last record this process handled
+    /// (its requests acknowledged by Kafka), committed or not. A commit can
+    /// fail in a rebalance (the worker's two consumers share a group, so the
+    /// dispatch consumer joining rebalances this one); the records Kafka then
+    /// delivers again were handled already and are skipped, and the position
+    /// is committed again when the partition comes back. Only `run()` touches it.
+    private let handled = NIOLockedValueBox<[KafkaTopicPartition: Int64]>([:])
 
     public init(
         configuration: Configuration, router: Router, consumer: KafkaConsumer, producer: KafkaProducer,
@@ -67,9 +75,21 @@ public final class AlertRouterService: Service, Sendable, CustomStringConvertibl
             for await event in self.consumer.events {
                 switch event {
                 case .messages(let messages):
-                    for message in messages { await self.handle(message) }
+                    for message in messages {
+                        if let next = self.handled.withLockedValue({ $0[message.topicPartition] }), message.offset < next {
+                            continue  // handled by this process already; its commit failed in a rebalance
+                        }
+                        await self.handle(message)
+                    }
                 case .partitionsAssigned(let partitions):
                     self.logger.info("alert partitions assigned", metadata: [LogKey.partitions: "\(partitions)"])
+                    // Commit again what was handled but maybe not committed.
+                    let positions = self.handled.withLockedValue { handled in
+                        partitions.compactMap { partition in
+                            handled[partition].map { KafkaCommitPosition(topic: partition.topic, partition: partition.partition, offset: $0) }
+                        }
+                    }
+                    if !positions.isEmpty { try? await self.consumer.commit(positions) }
                 case .partitionsRevoked(let revocation):
                     // Records are handled one at a time, each committed when done: nothing to drain.
                     revocation.acknowledge()
@@ -168,6 +188,7 @@ public final class AlertRouterService: Service, Sendable, CustomStringConvertibl
                 }) else { return }
             }
         }
+        self.handled.withLockedValue { $0[message.topicPartition] = message.offset + 1 }
         do {
             try await self.consumer.commit([KafkaCommitPosition(topic: message.topic, partition: message.partition, offset: message.offset + 1)])
         } catch {
