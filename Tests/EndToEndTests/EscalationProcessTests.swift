@@ -106,7 +106,9 @@ struct EscalationProcessTests {
         simulator.callback.delay = .seconds(120)  // no report arrives: only the deadline could escalate
         try await ProcessScenario.with(simulator: simulator) { s in
             try await s.produceRaw([(key: "g1", value: Self.alert())], topic: ProcessScenario.alertsTopic)
-            let (worker, _) = try Self.startWorker(s, wait: "4s")
+            // The wait leaves room for the test's own polling (kcat reads to the end
+            // of the results topic, then the resolved record is produced and fetched).
+            let (worker, _) = try Self.startWorker(s, wait: "8s")
             try await Self.explained(worker) {
                 try await s.waitUntil("step 0 has its result", timeout: .seconds(60)) {
                     try worker.expectRunning()
@@ -117,7 +119,7 @@ struct EscalationProcessTests {
             try await s.waitUntil("the escalation ends resolved", timeout: .seconds(30)) {
                 try s.escalationEvents().contains { $0.state == "resolved" }
             }
-            try await Task.sleep(for: .seconds(6))  // past the deadline
+            try await Task.sleep(for: .seconds(10))  // past the deadline
             worker.signal(SIGTERM)
             #expect(worker.waitForExit(timeout: 30) == 0)
             let events = try s.escalationEvents()

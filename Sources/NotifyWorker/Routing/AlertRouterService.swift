@@ -49,8 +49,8 @@ public final class AlertRouterService: Service, Sendable, CustomStringConvertibl
     /// (its requests acknowledged by Kafka), committed or not. A commit can
     /// fail in a rebalance (the worker's two consumers share a group, so the
     /// dispatch consumer joining rebalances this one); the records Kafka then
-    /// delivers again were handled already and are skipped, and the position
-    /// is committed again when the partition comes back. Only `run()` touches it.
+    /// delivers again were handled already and are skipped (the next record
+    /// handled commits past them). Only `run()` touches it.
     private let handled = NIOLockedValueBox<[KafkaTopicPartition: Int64]>([:])
 
     public init(
@@ -83,13 +83,6 @@ public final class AlertRouterService: Service, Sendable, CustomStringConvertibl
                     }
                 case .partitionsAssigned(let partitions):
                     self.logger.info("alert partitions assigned", metadata: [LogKey.partitions: "\(partitions)"])
-                    // Commit again what was handled but maybe not committed.
-                    let positions = self.handled.withLockedValue { handled in
-                        partitions.compactMap { partition in
-                            handled[partition].map { KafkaCommitPosition(topic: partition.topic, partition: partition.partition, offset: $0) }
-                        }
-                    }
-                    if !positions.isEmpty { try? await self.consumer.commit(positions) }
                 case .partitionsRevoked(let revocation):
                     // Records are handled one at a time, each committed when done: nothing to drain.
                     revocation.acknowledge()
