@@ -211,7 +211,20 @@ public final class KafkaConsumer: Service, Sendable {
                 var next: OpaquePointer? = event
                 while let fetched = next, rd_kafka_event_type(fetched) == RD_KAFKA_EVENT_FETCH {
                     while let message = rd_kafka_event_message_next(fetched) {
-                        if let converted = self.convert(message) { batch.append(converted) }
+                        switch self.convert(message) {
+                        case .message(let converted):
+                            batch.append(converted)
+                        case .error(let error):
+                            // The records before the error go first: the
+                            // order stays librdkafka's.
+                            if !batch.isEmpty {
+                                mustWait = self.yield(.messages(batch)) || mustWait
+                                batch.removeAll(keepingCapacity: true)
+                            }
+                            mustWait = self.yield(.error(error)) || mustWait
+                        case .none:
+                            break
+                        }
                     }
                     rd_kafka_event_destroy(fetched)
                     next = batch.count < self.configuration.maxBatchSize ? rd_kafka_queue_poll(queue.pointer, 0) : nil
@@ -255,16 +268,22 @@ public final class KafkaConsumer: Service, Sendable {
         }
     }
 
-    private func convert(_ message: UnsafePointer<rd_kafka_message_t>) -> KafkaConsumerMessage? {
+    /// What one fetched message is: a record, a consume error, or nothing to
+    /// hand over (a partition's end).
+    private enum Fetched {
+        case message(KafkaConsumerMessage)
+        case error(KafkaError)
+        case none
+    }
+
+    private func convert(_ message: UnsafePointer<rd_kafka_message_t>) -> Fetched {
         let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "?"
         let err = message.pointee.err
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            if err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
-                let error = KafkaError(rdKafka: err, context: "consume \(topic)[\(message.pointee.partition)]")
-                self.logger.warning("Kafka consume error", metadata: ["error.code": "\(error.code)", "error.message": "\(error.message)"])
-                _ = self.yield(.error(error))
-            }
-            return nil
+            if err == RD_KAFKA_RESP_ERR__PARTITION_EOF { return .none }
+            let error = KafkaError(rdKafka: err, context: "consume \(topic)[\(message.pointee.partition)]")
+            self.logger.warning("Kafka consume error", metadata: ["error.code": "\(error.code)", "error.message": "\(error.message)"])
+            return .error(error)
         }
         var value: [UInt8] = []
         if let payload = message.pointee.payload, message.pointee.len > 0 {
@@ -276,7 +295,7 @@ public final class KafkaConsumer: Service, Sendable {
         }
         var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
         let timestamp = rd_kafka_message_timestamp(message, &timestampType)
-        return KafkaConsumerMessage(
+        return .message(KafkaConsumerMessage(
             topic: topic,
             partition: message.pointee.partition,
             offset: message.pointee.offset,
@@ -284,7 +303,7 @@ public final class KafkaConsumer: Service, Sendable {
             value: value,
             headers: RDKafkaHeaders.read(message),
             timestampMilliseconds: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp
-        )
+        ))
     }
 
     private func handleRebalance(_ event: OpaquePointer) {
