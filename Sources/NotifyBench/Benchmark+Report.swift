@@ -13,15 +13,16 @@ extension Benchmark.Report {
         var lines = [
             "machine: \(self.machine)",
             "",
-            "| scenario | requests | requests/s | added latency p50 / p99 / p99.9 (ms) | worker CPU-s per 1,000 | peak RSS (MiB) | drain (s) |",
-            "|---|---:|---:|---:|---:|---:|---:|",
+            "| scenario | requests | requests/s | added latency p50 / p99 / p99.9 (ms) | worker CPU-s per 1,000 | peak RSS (MiB) | private · file-backed (MiB) | drain (s) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for result in self.scenarios {
             lines.append(String(
-                format: "| %@ %@ | %d | %.0f | %.1f / %.1f / %.1f | %.3f | %.1f | %.1f |",
+                format: "| %@ %@ | %d | %.0f | %.1f / %.1f / %.1f | %.3f | %.1f | %.1f · %.1f | %.1f |",
                 result.scenario.name.rawValue, result.scenario.title, result.scenario.requests, result.requestsPerSecond,
                 result.latency.p50, result.latency.p99, result.latency.p999, result.workerCPUPerThousand,
-                Double(result.peakRSSBytes) / 1_048_576, result.drain.seconds))
+                Double(result.peakRSSBytes) / 1_048_576, Double(result.peakAnonymousBytes) / 1_048_576,
+                Double(result.fileBackedBytes) / 1_048_576, result.drain.seconds))
         }
         lines.append("")
         for result in self.scenarios {

@@ -220,7 +220,7 @@ public struct Benchmark: Sendable {
             return ScenarioResult(
                 scenario: scenario, windowRequests: measured.windowRequests / (scenario.statusCallbacks ? 2 : 1), window: measured.window, drain: measured.drain,
                 latency: Percentiles(latencies), workerCPUSeconds: measured.workerCPU, postgresCPUSeconds: measured.postgresCPU,
-                peakRSSBytes: measured.peakRSS,
+                peakRSSBytes: measured.peakRSS, peakAnonymousBytes: measured.peakAnonymous, fileBackedBytes: measured.fileBacked,
                 harnessCPUSeconds: measured.harnessCPU, aiccCalls: calls.count,
                 distinctNumbersCalled: Set(calls.compactMap(\.called)).count)
         }
@@ -234,6 +234,8 @@ public struct Benchmark: Sendable {
         var postgresCPU: Double?
         var harnessCPU: Double
         var peakRSS: Int
+        var peakAnonymous: Int
+        var fileBacked: Int
     }
 
     /// Samples the result count and the workers' CPU every 20 ms until every
@@ -245,8 +247,21 @@ public struct Benchmark: Sendable {
         var first: (time: ContinuousClock.Instant, count: Int, cpu: Double, postgres: Double, harness: Double)?
         var lastProgress = (time: ContinuousClock.now, count: 0)
         var lastReport = ContinuousClock.now
+        // Private and file-backed memory, sampled every 100 ms (VmHWM, the
+        // kernel's own peak, holds only their sum).
+        var memorySamples = 0
+        var peakAnonymous = 0
+        var fileBacked = 0
         while true {
             try await Task.sleep(for: .milliseconds(20))
+            memorySamples += 1
+            if memorySamples % 5 == 1 {
+                for worker in workers {
+                    guard let memory = worker.residentMemory() else { continue }
+                    peakAnonymous = max(peakAnonymous, memory.anonymous)
+                    fileBacked = max(fileBacked, memory.file)
+                }
+            }
             let count = counter.withLockedValue { $0 }
             let now = ContinuousClock.now
             var cpu = 0.0
@@ -263,7 +278,8 @@ public struct Benchmark: Sendable {
                     windowRequests: count - first.count, window: now - first.time, drain: now - started,
                     workerCPU: cpu - first.cpu, postgresCPU: postgres.map { $0.cpuSeconds() - first.postgres },
                     harnessCPU: resourceUsageSeconds() - first.harness,
-                    peakRSS: workers.compactMap { $0.peakRSSBytes() }.max() ?? 0)
+                    peakRSS: workers.compactMap { $0.peakRSSBytes() }.max() ?? 0,
+                    peakAnonymous: peakAnonymous, fileBacked: fileBacked)
             }
             if now - lastProgress.time > self.options.stallTimeout {
                 throw BenchmarkError("no result for \(self.options.stallTimeout) after \(count) of \(expected)")
@@ -387,9 +403,10 @@ public struct Benchmark: Sendable {
 
     static func summary(_ result: ScenarioResult) -> String {
         String(
-            format: "%.0f requests/s, added latency p50 %.1f / p99 %.1f / p99.9 %.1f ms, %.3f worker CPU-s per 1,000, peak RSS %.1f MiB, drained in %.1f s",
+            format: "%.0f requests/s, added latency p50 %.1f / p99 %.1f / p99.9 %.1f ms, %.3f worker CPU-s per 1,000, peak RSS %.1f MiB (private %.1f, file-backed %.1f), drained in %.1f s",
             result.requestsPerSecond, result.latency.p50, result.latency.p99, result.latency.p999, result.workerCPUPerThousand,
-            Double(result.peakRSSBytes) / 1_048_576, result.drain.seconds)
+            Double(result.peakRSSBytes) / 1_048_576, Double(result.peakAnonymousBytes) / 1_048_576,
+            Double(result.fileBackedBytes) / 1_048_576, result.drain.seconds)
     }
 
     static func machine() -> String {

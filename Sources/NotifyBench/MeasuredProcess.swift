@@ -53,6 +53,22 @@ final class MeasuredProcess: @unchecked Sendable {
         return nil
     }
 
+    /// Resident memory now, split as `/proc/PID/status` splits it: private
+    /// anonymous pages (`RssAnon`: the heap, stacks — what grows with load)
+    /// and file-backed pages (`RssFile`: the executable and the shared
+    /// libraries' code and data, shared with the page cache), in bytes.
+    func residentMemory() -> (anonymous: Int, file: Int)? {
+        guard let status = try? String(contentsOfFile: "/proc/\(self.pid)/status", encoding: .utf8) else { return nil }
+        var anonymous: Int?
+        var file: Int?
+        for line in status.split(separator: "\n") where line.hasPrefix("RssAnon:") || line.hasPrefix("RssFile:") {
+            let kilobytes = line.split(separator: " ").dropFirst().first.flatMap { Int($0) }
+            if line.hasPrefix("RssAnon:") { anonymous = kilobytes } else { file = kilobytes }
+        }
+        guard let anonymous, let file else { return nil }
+        return (anonymous * 1024, file * 1024)
+    }
+
     /// SIGTERM, then up to `timeout` for a graceful exit, then SIGKILL.
     /// Returns the exit status (nil when it had to be killed).
     @discardableResult

@@ -148,6 +148,13 @@ public struct ScenarioResult: Sendable {
     public var postgresCPUSeconds: Double? = nil
     /// The worker process's peak resident set size (VmHWM), bytes.
     public var peakRSSBytes: Int
+    /// Its peak private (anonymous) resident memory, sampled every 100 ms,
+    /// bytes: the part that grows with load.
+    public var peakAnonymousBytes: Int = 0
+    /// Its largest file-backed resident memory (the executable and shared
+    /// libraries, shared with the page cache), bytes: what it costs before
+    /// any load.
+    public var fileBackedBytes: Int = 0
     /// CPU time of the benchmark process itself inside the window (mock Kafka,
     /// the simulator, the load generator and the results reader).
     public var harnessCPUSeconds: Double

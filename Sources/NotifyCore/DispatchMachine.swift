@@ -43,9 +43,12 @@ public struct DispatchMachine: Sendable {
         case publishing
     }
 
+    /// One record in the worker. The table holds one for every record in
+    /// flight (up to `dispatch.maxInFlight` and what the consumer had
+    /// fetched), so an entry keeps what it rarely needs out of line: the
+    /// request is the decoded one (not a second copy), the result is boxed.
     struct Entry: Sendable {
         var record: DispatchRecord
-        var request: NotificationRequest?
         var receivedAt: Date
         var stage: Stage
         var attempts = 0
@@ -54,7 +57,33 @@ public struct DispatchMachine: Sendable {
         var pendingPublications = 0
         var orphan = false
         var lastAICC: NotificationResult.AICCAnswer?
-        var result: NotificationResult?
+        private var boxedResult: OutOfLine<NotificationResult>?
+
+        init(record: DispatchRecord, receivedAt: Date, stage: Stage) {
+            self.record = record
+            self.receivedAt = receivedAt
+            self.stage = stage
+        }
+
+        /// The valid request, `nil` for a record that is not one.
+        var request: NotificationRequest? { record.decoded.request }
+        /// The result once the outcome is known (recorded, then published).
+        var result: NotificationResult? {
+            get { boxedResult?.value }
+            set { boxedResult = newValue.map(OutOfLine.init) }
+        }
+    }
+
+    /// A value stored out of line (one pointer in its container), with value
+    /// semantics: it is never mutated in place.
+    indirect enum OutOfLine<Value: Sendable>: Sendable {
+        case stored(Value)
+        init(_ value: Value) { self = .stored(value) }
+        var value: Value {
+            switch self {
+            case .stored(let value): value
+            }
+        }
     }
 
     /// The settings.
@@ -81,11 +110,13 @@ public struct DispatchMachine: Sendable {
     // MARK: Observation
 
     /// Records in the worker (not yet finished), orphans excluded.
-    public var inFlight: Int { entries.values.filter { !$0.orphan }.count }
+    /// Counted in place: a `filter` would copy every entry into an array
+    /// under the machine's lock (measured: 9 MiB at the peak of scenario d).
+    public var inFlight: Int { entries.values.reduce(0) { $1.orphan ? $0 : $0 + 1 } }
     /// Records in `partitions` not yet finished, orphans excluded.
     public func inFlight(in partitions: some Sequence<TopicPartition>) -> Int {
         let set = Set(partitions)
-        return entries.values.filter { !$0.orphan && set.contains($0.record.id.partition) }.count
+        return entries.values.reduce(0) { !$1.orphan && set.contains($1.record.id.partition) ? $0 + 1 : $0 }
     }
     /// Records in `partitions` (every partition when `nil`) with a step under
     /// way — a claim, an AICC call, a store write or a publication — which
@@ -125,7 +156,7 @@ public struct DispatchMachine: Sendable {
         var actions: [Action] = []
         offsets.track(record.id.partition, offset: record.id.offset)
         actions += flow.entered().map(Self.action)
-        var entry = Entry(record: record, request: record.decoded.request, receivedAt: now, stage: .sequenced)
+        var entry = Entry(record: record, receivedAt: now, stage: .sequenced)
         guard record.decoded.kind == .valid, entry.request != nil else {
             // Not a valid request: no claim, no order to keep.
             let decoded = record.decoded

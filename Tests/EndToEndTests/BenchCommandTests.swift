@@ -14,11 +14,16 @@ struct BenchCommandTests {
         let rows = lines.filter { $0.hasPrefix("| a ") || $0.hasPrefix("| c ") }
         #expect(rows.count == 2, "\(output.stdout)")
         for row in rows {
-            // scenario | requests | requests/s | latency | CPU | RSS | drain: every figure a number.
+            // scenario | requests | requests/s | latency | CPU | RSS | private · file-backed | drain: every figure a number.
             let cells = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
-            #expect(cells.count == 7, "\(row)")
-            let figures = cells.dropFirst().flatMap { $0.split(separator: "/").map { $0.trimmingCharacters(in: .whitespaces) } }
+            #expect(cells.count == 8, "\(row)")
+            let figures = cells.dropFirst().flatMap { $0.split(whereSeparator: { $0 == "/" || $0 == "·" }).map { $0.trimmingCharacters(in: .whitespaces) } }
             #expect(figures.allSatisfy { Double($0) != nil && Double($0)! >= 0 }, "\(row)")
+            // The memory split was sampled: a running worker has both kinds.
+            if cells.count == 8 {
+                let memory = cells[6].split(separator: "·").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+                #expect(memory.count == 2 && memory.allSatisfy { $0 > 0 }, "\(row)")
+            }
         }
         #expect(lines.contains { $0.hasPrefix("| a ") && $0.contains("| 200 |") }, "scale 0.01 of 20,000")
         #expect(lines.filter { $0.hasSuffix("each number called once") }.count == 2, "\(output.stdout)")
