@@ -139,9 +139,9 @@ struct WorkerHarness: Sendable {
     // MARK: Reading back
 
     /// Every record of `topic` now (kcat, reading to the end of each partition).
-    func records(of topic: String) throws -> [KcatRecord] {
+    func records(of topic: String) async throws -> [KcatRecord] {
         guard let kcat = which("kcat") else { throw TestFailure("kcat is not installed (ops/install-prerequisites.sh)") }
-        let output = try runProgram(kcat, ["-C", "-b", self.cluster.bootstrapServers, "-t", topic, "-e", "-q", "-J"])
+        let output = try await runProgram(kcat, ["-C", "-b", self.cluster.bootstrapServers, "-t", topic, "-e", "-q", "-J"])
         guard output.status == 0 else { throw TestFailure("kcat failed: \(output.stderr)") }
         return try output.stdout.split(separator: "\n").map { line in
             try JSONDecoder().decode(KcatRecord.self, from: Data(line.utf8))
@@ -149,8 +149,8 @@ struct WorkerHarness: Sendable {
     }
 
     /// The results published now, decoded.
-    func results() throws -> [PublishedResult] {
-        try self.records(of: self.resultsTopic).map { record in
+    func results() async throws -> [PublishedResult] {
+        try await self.records(of: self.resultsTopic).map { record in
             let payload = Data((record.payload ?? "").utf8)
             return PublishedResult(
                 key: record.key, raw: record.payload ?? "",
@@ -164,7 +164,7 @@ struct WorkerHarness: Sendable {
     func waitForResults(_ count: Int, timeout: Duration = .seconds(60)) async throws -> [PublishedResult] {
         let deadline = ContinuousClock.now + timeout
         while true {
-            let results = try self.results()
+            let results = try await self.results()
             if results.count >= count { return results }
             guard ContinuousClock.now < deadline else {
                 throw TestFailure("only \(results.count) of \(count) results within \(timeout)")
@@ -296,7 +296,19 @@ struct ProgramOutput {
 }
 
 /// Runs a program to completion and captures its output.
-func runProgram(_ executable: URL, _ arguments: [String]) throws -> ProgramOutput {
+/// Runs a program to its end, off Swift's cooperative pool: reading its
+/// pipes and waiting for its exit block a thread, and on two cores two such
+/// waits on the pool's threads stalled every other task of a parallel test
+/// run (seen: a run that hung for 25 minutes).
+func runProgram(_ executable: URL, _ arguments: [String]) async throws -> ProgramOutput {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread {
+            continuation.resume(with: Result { try runProgramBlocking(executable, arguments) })
+        }
+    }
+}
+
+private func runProgramBlocking(_ executable: URL, _ arguments: [String]) throws -> ProgramOutput {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments

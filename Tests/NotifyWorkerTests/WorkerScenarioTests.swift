@@ -31,7 +31,7 @@ struct WorkerScenarioTests {
             #expect(stats.accepted == 1000)
             #expect(requests.allSatisfy { stats.calls(to: $0.called) == 1 })
             // Published and nothing more: no result twice.
-            #expect(try h.results().count == 1000)
+            #expect(try await h.results().count == 1000)
         }
     }
 
@@ -73,7 +73,7 @@ struct WorkerScenarioTests {
                 try await h.produce(requests: [request])
                 try await h.waitForResults(2)
             }
-            let results = try h.results()
+            let results = try await h.results()
             #expect(results.count == 2)
             #expect(results[0].raw == results[1].raw)
             #expect(results[0].result.outcome == .accepted)
@@ -119,10 +119,10 @@ struct WorkerScenarioTests {
             try await h.withWorker(h.configuration()) { _ in
                 try await h.waitForCommittedEnd(timeout: .seconds(60))
             }
-            let results = try h.results()
-            let deadLetters = try h.records(of: h.deadLetterTopic)
+            let results = try await h.results()
+            let deadLetters = try await h.records(of: h.deadLetterTopic)
             // Every record is accounted for: a result, a dead-letter record, or both.
-            let input = try h.records(of: h.requestsTopic)
+            let input = try await h.records(of: h.requestsTopic)
             let resultOffsets = Set(results.map { "\($0.result.source.partition)/\($0.result.source.offset)" })
             var deadOffsets: Set<String> = []
             for record in deadLetters {
@@ -326,7 +326,7 @@ struct WorkerScenarioTests {
                 #expect(suppressed.result.error?.message.contains("3 calls per number in 300 s") == true)
                 // The metric counts them.
                 let port = try await worker.http.port()
-                let text = try runProgram(try #require(which("curl")), ["-s", "http://127.0.0.1:\(port)/metrics"]).stdout
+                let text = try await runProgram(try #require(which("curl")), ["-s", "http://127.0.0.1:\(port)/metrics"]).stdout
                 #expect(text.contains(#"aicc_notify_requests_total{outcome="suppressed"} 57"#), "\(text)")
                 // A redelivery of a suppressed request republishes its stored result, byte for byte.
                 let original = try #require(requests.first { $0.requestId == suppressed.result.requestId })
@@ -377,7 +377,7 @@ struct WorkerScenarioTests {
                 guard let text, let range = text.range(of: "step ") else { return nil }
                 return Int(text[range.upperBound...].prefix { $0.isNumber })
             }
-            let input = try h.records(of: h.requestsTopic).sorted { ($0.partition, $0.offset) < ($1.partition, $1.offset) }
+            let input = try await h.records(of: h.requestsTopic).sorted { ($0.partition, $0.offset) < ($1.partition, $1.offset) }
             let calls = h.simulator.calls.sorted { $0.uptime < $1.uptime }
             for stream in 0..<3 {
                 var inOffsetOrder: [Int] = []
@@ -421,7 +421,7 @@ struct CallbackScenarioTests {
             try await h.withWorker(configuration) { worker in
                 try await h.waitForResults(40)
                 let deadline = ContinuousClock.now + .seconds(30)
-                while try h.records(of: h.callbacksTopic).count < 40, ContinuousClock.now < deadline {
+                while try await h.records(of: h.callbacksTopic).count < 40, ContinuousClock.now < deadline {
                     try await Task.sleep(for: .milliseconds(250))
                 }
                 // Let the duplicates arrive (every report is posted twice), then count.
@@ -433,22 +433,22 @@ struct CallbackScenarioTests {
 
                 // Forged or unknown callback URLs are refused and publish nothing.
                 let curl = try #require(which("curl"))
-                let forged = try runProgram(curl, [
+                let forged = try await runProgram(curl, [
                     "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", "Content-Type: application/json",
                     "--data", #"{"callSerialNo":"1","called":"1"}"#,
                     "http://127.0.0.1:\(port)/aicc/callback/v1/a2V5/cmVx/AAAAAAAAAAAAAAAAAAAAAA"])
                 #expect(forged.stdout == "404")
-                let wrongMethod = try runProgram(curl, ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/aicc/callback/v1/a/b/c"])
+                let wrongMethod = try await runProgram(curl, ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/aicc/callback/v1/a/b/c"])
                 #expect(wrongMethod.stdout == "405")
-                let health = try runProgram(curl, ["-s", "-w", "%{http_code}", "http://127.0.0.1:\(port)/healthz"])
+                let health = try await runProgram(curl, ["-s", "-w", "%{http_code}", "http://127.0.0.1:\(port)/healthz"])
                 #expect(health.stdout.hasSuffix("200"))
-                let ready = try runProgram(curl, ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/readyz"])
+                let ready = try await runProgram(curl, ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/readyz"])
                 #expect(ready.stdout == "200")
                 #expect(worker.dispatch.hasAssignment)
             }
-            let events = try h.records(of: h.callbacksTopic).map { try JSONDecoder().decode(CallStatusEvent.self, from: Data(($0.payload ?? "").utf8)) }
+            let events = try await h.records(of: h.callbacksTopic).map { try JSONDecoder().decode(CallStatusEvent.self, from: Data(($0.payload ?? "").utf8)) }
             #expect(events.count == 40)
-            let results = Dictionary(uniqueKeysWithValues: try h.results().map { ($0.result.requestId, $0.result) })
+            let results = Dictionary(uniqueKeysWithValues: try await h.results().map { ($0.result.requestId, $0.result) })
             #expect(Set(events.map(\.requestId)) == Set(requests.map(\.requestId)))
             for event in events {
                 #expect(event.attributes["alert"] == "A-" + event.requestId.dropFirst(2))
@@ -499,11 +499,11 @@ extension CallbackScenarioTests {
             try await h.withWorker(configuration) { _ in
                 try await h.waitForResults(requests.count + 2)
                 let deadline = ContinuousClock.now + .seconds(30)
-                while try h.records(of: h.callbacksTopic).count < requests.count, ContinuousClock.now < deadline {
+                while try await h.records(of: h.callbacksTopic).count < requests.count, ContinuousClock.now < deadline {
                     try await Task.sleep(for: .milliseconds(250))
                 }
             }
-            let results = try h.results()
+            let results = try await h.results()
             let byId = Dictionary(results.map { ($0.result.requestId, $0) }, uniquingKeysWith: { first, _ in first })
             for request in requests {
                 let published = try #require(byId[request.requestId], "no result for \(request.requestId)")
@@ -518,7 +518,7 @@ extension CallbackScenarioTests {
             #expect(urls.allSatisfy { $0.allSatisfy(allowed.contains) }, "\(urls)")
             #expect(h.simulator.stats.accepted == requests.count)
             // Status reports came back on those URLs and were published under the exact identity.
-            let events = try h.records(of: h.callbacksTopic)
+            let events = try await h.records(of: h.callbacksTopic)
             for record in events {
                 let event = try JSONDecoder().decode(CallStatusEvent.self, from: Data((record.payload ?? "").utf8))
                 let request = try #require(requests.first { $0.requestId == event.requestId }, "unknown \(event.requestId)")
@@ -532,7 +532,7 @@ extension CallbackScenarioTests {
             #expect(byId[tooLong]?.result.error?.code == "validation.requestId.length")
             #expect(byId[control]?.result.outcome == .rejected)
             #expect(byId[control]?.result.error?.code == "validation.requestId.charset")
-            #expect(try h.records(of: h.deadLetterTopic).count == 2)
+            #expect(try await h.records(of: h.deadLetterTopic).count == 2)
         }
     }
 }
@@ -572,8 +572,8 @@ extension CallbackScenarioTests {
                     return String(decoding: try! JSONSerialization.data(withJSONObject: fields), as: UTF8.self)
                 }
                 let curl = try #require(which("curl"))
-                func post(_ url: String, _ body: String, method: String = "POST") throws -> String {
-                    try runProgram(curl, ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", method, "-H", "Content-Type: application/json", "--data-binary", body, url]).stdout
+                func post(_ url: String, _ body: String, method: String = "POST") async throws -> String {
+                    try await runProgram(curl, ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", method, "-H", "Content-Type: application/json", "--data-binary", body, url]).stdout
                 }
                 let forgedURL = url.dropLast(4) + "AAAA"
                 let replayedNonce = "nonce-used-twice"
@@ -587,17 +587,17 @@ extension CallbackScenarioTests {
                     ("not JSON", url, "callSerialNo=1", "400"),
                 ]
                 for (name, target, body, expected) in cases {
-                    #expect(try post(target, body) == expected, "\(name)")
+                    #expect(try await post(target, body) == expected, "\(name)")
                 }
-                #expect(try post(url, report(), method: "PUT") == "405")
-                #expect(try h.records(of: h.callbacksTopic).isEmpty, "a refused report was published")
+                #expect(try await post(url, report(), method: "PUT") == "405")
+                #expect(try await h.records(of: h.callbacksTopic).isEmpty, "a refused report was published")
 
                 // The genuine report is published; its replay (same nonce) is refused; a
                 // fresh duplicate of it publishes nothing more.
-                #expect(try post(url, report(nonce: replayedNonce)) == "200")
-                #expect(try post(url, report(nonce: replayedNonce)) == "409")
-                #expect(try post(url, report()) == "200")
-                let events = try h.records(of: h.callbacksTopic)
+                #expect(try await post(url, report(nonce: replayedNonce)) == "200")
+                #expect(try await post(url, report(nonce: replayedNonce)) == "409")
+                #expect(try await post(url, report()) == "200")
+                let events = try await h.records(of: h.callbacksTopic)
                 #expect(events.count == 1)
                 let event = try JSONDecoder().decode(CallStatusEvent.self, from: Data((events.first?.payload ?? "").utf8))
                 #expect(event.status == .answered && event.talkDurationSeconds == 12 && event.callSerialNo == serial)
@@ -644,26 +644,26 @@ extension CallbackScenarioTests {
                     fields["signature"] = CallbackSignature.sign(fields: fields, sharedKey: sharedKey, timestamp: timestamp, nonce: nonce)
                 }
                 let body = String(decoding: try JSONSerialization.data(withJSONObject: fields), as: UTF8.self)
-                func post() throws -> String {
-                    try runProgram(curl, ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "30", "-X", "POST",
+                func post() async throws -> String {
+                    try await runProgram(curl, ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "30", "-X", "POST",
                                           "-H", "Content-Type: application/json", "--data-binary", body, url]).stdout
                 }
                 try h.cluster.setBrokerDown(1)
-                let whileDown = try post()
+                let whileDown = try await post()
                 #expect(whileDown.hasPrefix("5"), "answered \(whileDown) while Kafka was down")
                 try h.cluster.setBrokerUp(1)
                 var answer = ""
                 let deadline = ContinuousClock.now + .seconds(30)
                 repeat {
-                    answer = try post()
+                    answer = try await post()
                     if answer != "200" { try await Task.sleep(for: .milliseconds(500)) }
                 } while answer != "200" && ContinuousClock.now < deadline
                 #expect(answer == "200")
                 // AICC retries once more: still one event (a signed copy is a replay now: 409).
-                #expect(try post() == (signed ? "409" : "200"))
+                #expect(try await post() == (signed ? "409" : "200"))
                 _ = worker
             }
-            let events = try h.records(of: h.callbacksTopic)
+            let events = try await h.records(of: h.callbacksTopic)
             #expect(events.count == 1)
         }
     }
@@ -683,13 +683,13 @@ extension CallbackScenarioTests {
             try await h.withWorker(configuration) { worker in
                 var ready = ProgramOutput(status: 0, stdout: "", stderr: "")
                 for _ in 0..<50 {
-                    ready = try runProgram(curl, ["-s", "-w", " %{http_code}", "http://127.0.0.1:\(port)/readyz"])
+                    ready = try await runProgram(curl, ["-s", "-w", " %{http_code}", "http://127.0.0.1:\(port)/readyz"])
                     if ready.stdout.hasSuffix(" 503") { break }
                     try await Task.sleep(for: .milliseconds(100))
                 }
                 #expect(ready.stdout.hasSuffix(" 503"), "\(ready.stdout)")
                 #expect(ready.stdout.contains("no partitions assigned"), "\(ready.stdout)")
-                let health = try runProgram(curl, ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/healthz"])
+                let health = try await runProgram(curl, ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/healthz"])
                 #expect(health.stdout == "200")
                 #expect(!worker.dispatch.hasAssignment)
             }
@@ -721,8 +721,9 @@ extension CallbackScenarioTests {
                     var owners = 0
                     let deadline = ContinuousClock.now + .seconds(60)
                     while ContinuousClock.now < deadline {
-                        answers = try ports.map { port in
-                            try runProgram(curl, ["-s", "-w", " %{http_code}", "http://127.0.0.1:\(port)/readyz"]).stdout
+                        answers = []
+                        for port in ports {
+                            answers.append(try await runProgram(curl, ["-s", "-w", " %{http_code}", "http://127.0.0.1:\(port)/readyz"]).stdout)
                         }
                         owners = [first.dispatch.hasAssignment, second.dispatch.hasAssignment].filter { $0 }.count
                         if answers.allSatisfy({ $0.hasSuffix(" 200") }) && owners == 1 { break }
@@ -760,7 +761,7 @@ struct MetricsScenarioTests {
                 try await h.waitForResults(23)
                 try await h.waitForCommittedEnd()
                 let curl = try #require(which("curl"))
-                let text = try runProgram(curl, ["-s", "http://127.0.0.1:\(port)/metrics"]).stdout
+                let text = try await runProgram(curl, ["-s", "http://127.0.0.1:\(port)/metrics"]).stdout
                 func value(_ series: String) -> Double? {
                     text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
                 }
@@ -801,7 +802,7 @@ struct MetricsScenarioTests {
                 var lag = value("aicc_notify_consumer_lag")
                 for _ in 0..<30 where lag != 0 {
                     try await Task.sleep(for: .milliseconds(100))
-                    let again = try runProgram(curl, ["-s", "http://127.0.0.1:\(port)/metrics"]).stdout
+                    let again = try await runProgram(curl, ["-s", "http://127.0.0.1:\(port)/metrics"]).stdout
                     lag = again.split(separator: "\n").first { $0.hasPrefix("aicc_notify_consumer_lag ") }
                         .flatMap { Double($0.split(separator: " ").last ?? "") }
                 }
