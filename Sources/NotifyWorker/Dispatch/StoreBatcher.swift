@@ -78,13 +78,13 @@ final class StoreBatcher<Input: Sendable, Output: Sendable>: Sendable {
         }
     }
 
-    /// Runs one batch, `own` first, answers its followers, and hands the
-    /// lead to the first of those who queued meanwhile (so that no caller
-    /// stays the store's errand-runner for long); returns `own`'s answer.
     /// Runs `inputs` — a batch one caller already holds — as one operation
     /// (in chunks of ``maximumBatch``); a single input joins the batches of
-    /// ``run(_:)``. Throws the first failure (a batch operation fails or
-    /// succeeds as a whole).
+    /// ``run(_:)``. A held batch does not wait for, or join, a batch that
+    /// ``run(_:)`` may be leading: the two go to the store side by side (both
+    /// stores take concurrent batches), which costs a second transaction
+    /// only when they meet. Throws the first failure (a batch operation fails
+    /// or succeeds as a whole).
     func runAll(_ inputs: [Input]) async throws(StoreError) -> [Output] {
         if inputs.count == 1 { return [try await self.run(inputs[0])] }
         var outputs: [Output] = []
@@ -102,6 +102,9 @@ final class StoreBatcher<Input: Sendable, Output: Sendable>: Sendable {
         return outputs
     }
 
+    /// Runs one batch, `own` first, answers its followers, and hands the
+    /// lead to the first of those who queued meanwhile (so that no caller
+    /// stays the store's errand-runner for long); returns `own`'s answer.
     private func lead(_ own: Input) async -> Answer {
         let batch: [Waiter] = self.state.withLockedValue { state in
             let count = min(Self.maximumBatch - 1, state.pending.count)
