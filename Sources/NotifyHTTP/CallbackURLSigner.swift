@@ -128,7 +128,10 @@ enum Base64URL {
 
     /// The bytes, or `nil` when `text` holds a character outside the
     /// alphabet, has a length no encoding has (4n + 1), or leaves bits set
-    /// past its last byte (not canonical, as Foundation also refuses).
+    /// past its last byte. That last check is stricter than Foundation's
+    /// `Data(base64Encoded:)`, which reads "AB==" as one byte: every part
+    /// this signer writes is canonical, so only a hand-made URL is refused,
+    /// as a MAC that does not verify.
     static func decode(_ text: String) -> [UInt8]? {
         var output: [UInt8] = []
         var chunk: UInt32 = 0
