@@ -124,7 +124,9 @@ public struct KafkaProducerConfiguration: Sendable {
     /// How long a message may wait for delivery before its send fails with a
     /// retriable `kafka.msg_timed_out`. Default: 300 s (librdkafka's).
     public var deliveryTimeout: Duration
-    /// `linger.ms`: how long librdkafka waits to batch messages. Default: 5 ms.
+    /// `linger.ms`: how long librdkafka waits to batch messages. A `linger.ms`
+    /// (or its alias `queue.buffering.max.ms`) among the client's pass-through
+    /// properties wins over this one. Default: 5 ms.
     public var linger: Duration
     /// How long shutdown waits for outstanding deliveries before failing them
     /// with `kafka.shutdown`. Default: 30 s.
@@ -148,7 +150,10 @@ public struct KafkaProducerConfiguration: Sendable {
         var result = self.client.rdKafkaProperties
         result["enable.idempotence"] = self.idempotent ? "true" : "false"
         result["message.timeout.ms"] = String(self.deliveryTimeout.milliseconds)
-        result["linger.ms"] = String(self.linger.milliseconds)
+        // A `linger.ms` (or its alias) among the pass-through properties wins.
+        if self.client.properties["linger.ms"] == nil, self.client.properties["queue.buffering.max.ms"] == nil {
+            result["linger.ms"] = String(self.linger.milliseconds)
+        }
         return result
     }
 }

@@ -92,6 +92,13 @@ public final class KafkaProducer: Service, Sendable {
         }
     }
 
+    /// The value librdkafka uses for a configuration property, e.g.
+    /// `linger.ms` (`nil` for a name it does not know): what the typed
+    /// settings and the pass-through properties came to.
+    public func configurationValue(_ name: String) -> String? {
+        self.client.configurationValue(name)
+    }
+
     /// Records enqueued in librdkafka and not yet acknowledged.
     public var outstandingCount: Int {
         self.state.withLockedValue { $0.pending.count }

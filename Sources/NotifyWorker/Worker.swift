@@ -138,7 +138,8 @@ public func buildWorker(configuration: WorkerConfiguration, logger: Logger) asyn
     // the consumer-only ones (librdkafka would warn about each at every start).
     var producerClient = client
     producerClient.properties = configuration.kafka.properties.filter { !consumerOnlyKafkaProperties.contains($0.key) }
-    let producerConfiguration = KafkaProducerConfiguration(client: producerClient, deliveryTimeout: deliveryTimeout)
+    let producerConfiguration = KafkaProducerConfiguration(
+        client: producerClient, deliveryTimeout: deliveryTimeout, linger: Worker.producerLinger)
     let consumer: KafkaConsumer
     let producer: KafkaProducer
     // With routing, a second member of the group reads the alerts topic.
@@ -290,6 +291,20 @@ struct DispatchAfterListening: Service, CustomStringConvertible {
     }
 
     var description: String { "DispatchService" }
+}
+
+extension Worker {
+    /// The producer's `linger.ms`: 25 ms rather than librdkafka's 5
+    /// (`linger.ms` in `kafka.properties` overrides it).
+    ///
+    /// Debian's librdkafka 2.0.2 lets an idempotent producer have at most 5
+    /// *messages* of a partition in flight (its limit is meant for requests),
+    /// and while they are, a batch whose linger has run out makes the broker
+    /// thread poll with a zero timeout until the broker answers: a busy loop
+    /// for one round trip. A linger longer than that round trip lets the
+    /// thread sleep instead (BENCHMARKS.md, "The producer's linger"). Results
+    /// and call-status events leave up to 20 ms later; calls are not delayed.
+    static let producerLinger: Duration = .milliseconds(25)
 }
 
 extension Worker: CustomStringConvertible {

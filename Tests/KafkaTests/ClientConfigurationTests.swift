@@ -68,6 +68,22 @@ struct ClientConfigurationTests {
         #expect(!entries.contains { $0.message.contains(password) || $0.metadata.values.contains { $0.contains(password) } })
     }
 
+    @Test("A linger.ms among the pass-through properties wins over the typed linger; without one, the typed one holds")
+    func lingerPassThroughWins() throws {
+        let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        let typed = try KafkaProducer(configuration: KafkaProducerConfiguration(linger: .milliseconds(25)), logger: logger)
+        #expect(typed.configurationValue("linger.ms") == "25")
+        let passedThrough = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(client: KafkaClientConfiguration(properties: ["linger.ms": "40"]), linger: .milliseconds(25)),
+            logger: logger)
+        #expect(passedThrough.configurationValue("linger.ms") == "40")
+        let alias = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(client: KafkaClientConfiguration(properties: ["queue.buffering.max.ms": "7"]), linger: .milliseconds(25)),
+            logger: logger)
+        #expect(alias.configurationValue("linger.ms") == "7")
+        #expect(typed.configurationValue("no.such.property") == nil)
+    }
+
     @Test("SASL/TLS settings are expressible and accepted by Debian's librdkafka", arguments: [
         KafkaSecurity(protocol: .saslSSL, sasl: .init(mechanism: "SCRAM-SHA-512", username: "u", password: "p")),
         KafkaSecurity(protocol: .saslPlaintext, sasl: .init(mechanism: "PLAIN", username: "u", password: "p")),

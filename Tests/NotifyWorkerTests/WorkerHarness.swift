@@ -295,11 +295,11 @@ struct ProgramOutput {
     var stderr: String
 }
 
-/// Runs a program to completion and captures its output.
-/// Runs a program to its end, off Swift's cooperative pool: reading its
-/// pipes and waiting for its exit block a thread, and on two cores two such
-/// waits on the pool's threads stalled every other task of a parallel test
-/// run (seen: a run that hung for 25 minutes).
+/// Runs a program to completion and captures its output, off Swift's
+/// cooperative pool: reading its pipes and waiting for its exit block a
+/// thread, and on two cores two such waits on the pool's threads stalled
+/// every other task of a parallel test run (seen: a run that hung for 25
+/// minutes).
 func runProgram(_ executable: URL, _ arguments: [String]) async throws -> ProgramOutput {
     try await withCheckedThrowingContinuation { continuation in
         Thread.detachNewThread {

@@ -79,6 +79,18 @@ final class RDKafkaClient: Sendable {
         self.context.release()
     }
 
+    /// The value librdkafka holds for a configuration property (`nil` for a
+    /// name it does not know, or after ``destroy()``).
+    func configurationValue(_ name: String) -> String? {
+        guard let handle = self.handleBox.withLockedValue({ $0 }) else { return nil }
+        guard let conf = rd_kafka_conf(handle.pointer) else { return nil }
+        var size = 0
+        guard rd_kafka_conf_get(conf, name, nil, &size) == RD_KAFKA_CONF_OK, size > 0 else { return nil }
+        var buffer = [CChar](repeating: 0, count: size)
+        guard rd_kafka_conf_get(conf, name, &buffer, &size) == RD_KAFKA_CONF_OK else { return nil }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// The queue the client's events arrive on. For a consumer this is the
     /// consumer queue with the main queue forwarded into it.
     func makeEventQueue() -> SendableOpaquePointer {
