@@ -36,6 +36,19 @@ extension JSONValue {
 
 /// JSON text pieces shared by every JSON writer of the project (events, logs).
 public enum JSONText {
+    /// Appends a string-to-string object, keys in sorted order (as
+    /// `JSONEncoder` writes it with `.sortedKeys`).
+    public static func appendSortedObject(_ object: [String: String], to out: inout String) {
+        out += "{"
+        for (index, member) in object.sorted(by: { $0.key < $1.key }).enumerated() {
+            if index > 0 { out += "," }
+            appendString(member.key, to: &out)
+            out += ":"
+            appendString(member.value, to: &out)
+        }
+        out += "}"
+    }
+
     /// Appends `string` as a JSON string literal (RFC 8259 escaping; U+2028
     /// and U+2029 escaped too, so that the text is also safe in JavaScript).
     public static func appendString(_ string: String, to out: inout String) {

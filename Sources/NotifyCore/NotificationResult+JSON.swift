@@ -30,14 +30,8 @@ extension NotificationResult {
         }
         out += "\"attempts\":"
         out += String(self.attempts)
-        out += ",\"attributes\":{"
-        for (index, member) in self.attributes.sorted(by: { $0.key < $1.key }).enumerated() {
-            if index > 0 { out += "," }
-            JSONText.appendString(member.key, to: &out)
-            out += ":"
-            JSONText.appendString(member.value, to: &out)
-        }
-        out += "}"
+        out += ",\"attributes\":"
+        JSONText.appendSortedObject(self.attributes, to: &out)
         if let callSerialNo = self.callSerialNo {
             out += ",\"callSerialNo\":"
             JSONText.appendString(callSerialNo, to: &out)

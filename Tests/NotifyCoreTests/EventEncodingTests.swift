@@ -77,7 +77,15 @@ import Testing
     }
 
     @Test func callStatusEventsValidateAgainstTheirSchema() throws {
-        let (dir, files) = try writeAll(Self.statuses, prefix: "status")
+        // The bytes the worker publishes (CallStatusEvent.jsonBytes).
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("aicc-notify-events-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        var files: [URL] = []
+        for (index, status) in Self.statuses.enumerated() {
+            let file = dir.appendingPathComponent("status-\(index).json")
+            try Data(status.jsonBytes).write(to: file)
+            files.append(file)
+        }
         defer { try? FileManager.default.removeItem(at: dir) }
         let verdicts = try TestSupport.pythonVerdicts(schema: TestSupport.callStatusSchema, paths: files)
         #expect(verdicts.count == files.count)
@@ -137,6 +145,36 @@ import Testing
         let decoded = try JSONDecoder().decode(NotificationResult.self, from: Data(edgy.jsonBytes))
         #expect(decoded == edgy)
         #expect(!edgy.jsonBytes.contains(0x0A) && !edgy.jsonBytes.contains(0x7F))
+    }
+
+    /// The worker writes call-status events without `JSONEncoder` too.
+    @Test func handWrittenCallStatusEncodingAgreesWithJSONEncoder() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var many = Self.statuses
+        many.append(CallStatusEvent(
+            requestId: "r-9 {}:/é", idempotencyKey: "k/9",
+            report: ["callSerialNo": "97", "releaseReason": "0", "talkDuration": "0", "zone/région": "eu \"q\" \\ 🔔"],
+            receivedAt: Self.completed, attributes: ["b": "2", "a": "1", "emoji": "🔔", "Z": "upper"]))
+        many.append(CallStatusEvent(requestId: "r-10", idempotencyKey: "r-10", report: [:], receivedAt: Self.received))
+        for status in many {
+            #expect(String(decoding: status.jsonBytes, as: UTF8.self) == String(decoding: try encoder.encode(status), as: UTF8.self))
+            #expect(try JSONDecoder().decode(CallStatusEvent.self, from: Data(status.jsonBytes)) == status)
+        }
+        #expect(String(decoding: Self.statuses[1].jsonBytes, as: UTF8.self)
+            == #"{"attributes":{},"callSerialNo":"99","idempotencyKey":"r-7","raw":{"callSerialNo":"99","called":"123","releaseReason":"4"},"receivedAt":"2025-01-31T08:15:00.480Z","releaseReason":"4","requestId":"r-7","status":"unanswered"}"#)
+    }
+
+    /// A call-status event echoes the attributes of the stored result, read
+    /// without decoding the rest of it.
+    @Test func attributesAreReadFromAStoredResult() {
+        var result = Self.results[0]
+        result.attributes = ["team": "dba", "zone/région": "eu \"q\" 🔔"]
+        #expect(NotificationResult.attributes(inJSON: result.jsonBytes) == result.attributes)
+        #expect(NotificationResult.attributes(inJSON: Self.results[1].jsonBytes) == [:])
+        #expect(NotificationResult.attributes(inJSON: Array("not json".utf8)) == [:])
+        #expect(NotificationResult.attributes(inJSON: Array(#"{"attributes":{"a":1}}"#.utf8)) == [:])
+        #expect(NotificationResult.attributes(inJSON: Array(#"{"attributes":"x"}"#.utf8)) == [:])
     }
 
     @Test func handWrittenExamplesDecode() throws {

@@ -107,17 +107,15 @@ final class CallStatusPublisher: StatusReportHandler {
         let serial = record.callSerialNo ?? ""
         let deduplication = identity.idempotencyKey + "\n" + serial
 
-        let stored = record.result.flatMap { try? JSONDecoder().decode(NotificationResult.self, from: Data($0)) }
         let event = CallStatusEvent(
             requestId: identity.requestId, idempotencyKey: identity.idempotencyKey, report: report.fields,
-            callSerialNo: serial, receivedAt: report.receivedAt, attributes: stored?.attributes ?? [:])
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let bytes = try? encoder.encode(event) else { return .unavailable }
+            callSerialNo: serial, receivedAt: report.receivedAt,
+            attributes: record.result.map { NotificationResult.attributes(inJSON: $0) } ?? [:])
+        let bytes = event.jsonBytes
         do {
             let trace = self.tracing.headers(of: span.context)?.kafkaHeaders.map { KafkaHeader(key: $0.key, value: $0.value) } ?? []
             _ = try await self.producer.send(
-                KafkaProducerMessage(topic: self.topic, key: identity.idempotencyKey, value: Array(bytes), headers: trace))
+                KafkaProducerMessage(topic: self.topic, key: identity.idempotencyKey, value: bytes, headers: trace))
         } catch {
             span.attributes["error.type"] = (error as? KafkaError)?.code ?? "kafka.unknown"
             span.setStatus(SpanStatus(code: .error))
