@@ -35,6 +35,20 @@ struct WorkerScenarioTests {
         }
     }
 
+    /// The worker's producer lingers 25 ms (`Worker.producerLinger`, README:
+    /// librdkafka 2.0.2's idempotent producer busy-polls with a shorter one),
+    /// and a `linger.ms` in `kafka.properties` wins: what librdkafka holds.
+    @Test func theProducerLingers25MillisecondsUnlessKafkaPropertiesSetsIt() async throws {
+        try await WorkerHarness.with { h in
+            try await h.withWorker(h.configuration()) { worker in
+                #expect(worker.producer.configurationValue("linger.ms") == "25")
+            }
+            try await h.withWorker(h.configuration { $0.kafka.properties["linger.ms"] = "40" }) { worker in
+                #expect(worker.producer.configurationValue("linger.ms") == "40")
+            }
+        }
+    }
+
     @Test func everyKeyThreeTimesMakesOneCallPerKey() async throws {
         try await WorkerHarness.with { h in
             // 100 keys, each sent by three requests with the same content.
