@@ -116,9 +116,12 @@ public func buildWorker(configuration: WorkerConfiguration, logger: Logger) asyn
         store = try await PostgresIdempotencyStore(configuration: postgres, logger: logger)
     }
 
+    // The pass-through properties serve both clients; the consumers leave
+    // out the producer-only ones and the producer the consumer-only ones
+    // (librdkafka would warn about each at every start).
     let client = KafkaClientConfiguration(
         bootstrapServers: configuration.kafka.bootstrapServers, clientID: "aicc-notify",
-        properties: configuration.kafka.properties)
+        properties: configuration.kafka.properties.filter { !producerOnlyKafkaProperties.contains($0.key) })
     let offsetReset: KafkaConsumerConfiguration.OffsetReset
     switch configuration.kafka.autoOffsetReset {
     case .earliest: offsetReset = .earliest
@@ -134,8 +137,6 @@ public func buildWorker(configuration: WorkerConfiguration, logger: Logger) asyn
     // Sends that cannot be delivered fail within kafka.deliveryTimeout: results are sent
     // again (the dispatch loop retries), a status report is answered 503 so that AICC retries.
     let deliveryTimeout: Duration = .seconds(configuration.kafka.deliveryTimeout)
-    // The pass-through properties serve both clients; the producer leaves out
-    // the consumer-only ones (librdkafka would warn about each at every start).
     var producerClient = client
     producerClient.properties = configuration.kafka.properties.filter { !consumerOnlyKafkaProperties.contains($0.key) }
     let producerConfiguration = KafkaProducerConfiguration(
@@ -315,6 +316,18 @@ extension Worker: CustomStringConvertible {
         "Worker(id: \(self.configuration.worker.id))"
     }
 }
+
+/// librdkafka properties that only a producer reads (marked `P` in its
+/// CONFIGURATION.md, 2.0.2): `kafka.properties` passes them to the producer only.
+let producerOnlyKafkaProperties: Set<String> = [
+    "transactional.id", "transaction.timeout.ms", "enable.idempotence", "enable.gapless.guarantee",
+    "queue.buffering.max.messages", "queue.buffering.max.kbytes", "queue.buffering.max.ms", "linger.ms",
+    "message.send.max.retries", "retries", "retry.backoff.ms", "queue.buffering.backpressure.threshold",
+    "compression.codec", "compression.type", "compression.level", "batch.num.messages", "batch.size",
+    "delivery.report.only.error", "sticky.partitioning.linger.ms", "request.required.acks", "acks",
+    "request.timeout.ms", "message.timeout.ms", "delivery.timeout.ms", "queuing.strategy", "produce.offset.report",
+    "partitioner",
+]
 
 /// librdkafka properties that only a consumer reads (marked `C` in its
 /// CONFIGURATION.md): `kafka.properties` passes them to the consumer only.

@@ -3,6 +3,7 @@ import AICCWire
 import NotifyHTTP
 import Foundation
 import Kafka
+import Logging
 import NIOConcurrencyHelpers
 import NotifyCore
 import NotifyStore
@@ -38,14 +39,24 @@ struct WorkerScenarioTests {
     /// The worker's producer lingers 25 ms (`Worker.producerLinger`, README:
     /// librdkafka 2.0.2's idempotent producer busy-polls with a shorter one),
     /// and a `linger.ms` in `kafka.properties` wins: what librdkafka holds.
+    /// Producer-only properties reach only the producer and consumer-only ones
+    /// only the consumers: librdkafka warns about none of them.
     @Test func theProducerLingers25MillisecondsUnlessKafkaPropertiesSetsIt() async throws {
         try await WorkerHarness.with { h in
             try await h.withWorker(h.configuration()) { worker in
                 #expect(worker.producer.configurationValue("linger.ms") == "25")
             }
-            try await h.withWorker(h.configuration { $0.kafka.properties["linger.ms"] = "40" }) { worker in
+            let lines = NIOLockedValueBox<[(level: Logger.Level, message: String, metadata: Logger.Metadata)]>([])
+            let logger = Logger(label: "worker") { _ in LeaseRenewerTests.RecordingLogHandler(lines: lines) }
+            // fastGroupProperties (session.timeout.ms, …) are consumer-only.
+            let configuration = h.configuration { $0.kafka.properties.merge(["linger.ms": "40", "acks": "all"]) { _, new in new } }
+            try await h.withWorker(configuration, logger: logger) { worker in
                 #expect(worker.producer.configurationValue("linger.ms") == "40")
+                #expect(worker.producer.configurationValue("session.timeout.ms") == "45000")  // librdkafka's default: not passed
             }
+            let ignored = lines.withLockedValue { $0 }.filter { $0.message.contains("will be ignored") }
+            #expect(ignored.isEmpty, "\(ignored.map(\.message))")
+            #expect(lines.withLockedValue { $0.count } > 0)
         }
     }
 
