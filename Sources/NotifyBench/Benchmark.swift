@@ -49,7 +49,8 @@ public struct Benchmark: Sendable {
         public var storeSynchronous: String = "full"
         /// Requests-topic partitions. Default 6.
         public var partitions: Int = 6
-        /// Give up on a scenario when no result arrives for this long. Default 60 s.
+        /// Give up on a scenario when no result arrives for this long, counted
+        /// from when every worker is ready and the load has begun. Default 60 s.
         public var stallTimeout: Duration = .seconds(60)
         /// Parts of scenario f left out (`--f-without`). Default none.
         public var fWithout: Set<Scenario.Part> = []
@@ -161,6 +162,13 @@ public struct Benchmark: Sendable {
             let processes = workers.map(\.process)
             let readiness = workers.map { (port: $0.port, process: $0.process) }
             let started = ContinuousClock.now
+            // When every worker is ready and the load has begun: the stall
+            // clock runs from then. Three workers joining at once can wait up
+            // to the group's session timeout (librdkafka's default 45 s) for
+            // the mock coordinator's first rebalance (seen: 44 s; over 60 s
+            // in CI, which a stall clock from the start took for a hang).
+            // `waitReady` bounds that wait on its own.
+            let loadBegan = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
             let counter = NIOLockedValueBox(0)
             let measured: Measured
             do {
@@ -175,6 +183,7 @@ public struct Benchmark: Sendable {
                         for worker in readiness {
                             try await self.waitReady(port: worker.port, worker: worker.process)
                         }
+                        loadBegan.withLockedValue { $0 = ContinuousClock.now }
                         switch scenario.arrival {
                         case .steady(let perSecond):
                             try await self.produce(
@@ -190,7 +199,7 @@ public struct Benchmark: Sendable {
                     tasks.addTask {
                         try await self.measure(
                             expected: requests.count * (scenario.statusCallbacks ? 2 : 1), counter: counter, workers: processes,
-                            postgres: postgres, started: started, progress: progress)
+                            postgres: postgres, started: started, loadBegan: loadBegan, progress: progress)
                     }
                     var measured: Measured?
                     while let next = try await tasks.next() {
@@ -242,7 +251,8 @@ public struct Benchmark: Sendable {
     /// request has its result.
     private func measure(
         expected: Int, counter: NIOLockedValueBox<Int>, workers: [MeasuredProcess], postgres: BenchPostgres?,
-        started: ContinuousClock.Instant, progress: @Sendable (String) -> Void
+        started: ContinuousClock.Instant, loadBegan: NIOLockedValueBox<ContinuousClock.Instant?>,
+        progress: @Sendable (String) -> Void
     ) async throws -> Measured {
         var first: (time: ContinuousClock.Instant, count: Int, cpu: Double, postgres: Double, harness: Double)?
         var lastProgress = (time: ContinuousClock.now, count: 0)
@@ -281,7 +291,7 @@ public struct Benchmark: Sendable {
                     peakRSS: workers.compactMap { $0.peakRSSBytes() }.max() ?? 0,
                     peakAnonymous: peakAnonymous, fileBacked: fileBacked)
             }
-            if now - lastProgress.time > self.options.stallTimeout {
+            if let began = loadBegan.withLockedValue({ $0 }), now - max(lastProgress.time, began) > self.options.stallTimeout {
                 throw BenchmarkError("no result for \(self.options.stallTimeout) after \(count) of \(expected)")
             }
             if now - lastReport > .seconds(5) {

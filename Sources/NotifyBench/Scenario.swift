@@ -111,12 +111,6 @@ public struct Scenario: Sendable, Hashable {
                 requests: scaled(9_000), arrival: .queued, aiccLatency: .milliseconds(200), maxConcurrency: 64)
             e.workers = workers
             e.postgres = true
-            // The mock cluster's coordinator holds a rebalance until every
-            // member it knows rejoins, up to the session timeout (librdkafka's
-            // default 45 s): three workers joining at once could wait that
-            // long before any owned a partition (seen: 44 s, and over 60 s in
-            // CI). Short group timeouts, as the tests use, bound it to ~5 s.
-            e.workerKafkaProperties = "session.timeout.ms=6000,heartbeat.interval.ms=500"
             return e
         case .f:
             var f = Scenario(
