@@ -15,24 +15,8 @@ extension KafkaConsumer {
         let client = self.client
         let milliseconds = Int32(clamping: timeout.milliseconds)
         return try await BlockingLoop.run { () throws -> [Int32: KafkaWatermarks] in
-            guard let handle = rd_kafka_topic_new(client.handle, topic, nil) else {
-                throw KafkaError(code: "kafka.metadata", message: "cannot open topic \(topic)")
-            }
-            defer { rd_kafka_topic_destroy(handle) }
-            var metadata: UnsafePointer<rd_kafka_metadata>?
-            let err = rd_kafka_metadata(client.handle, 0, handle, &metadata, milliseconds)
-            guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
-                throw KafkaError(rdKafka: err, context: "metadata for \(topic)")
-            }
-            defer { rd_kafka_metadata_destroy(metadata) }
-            guard metadata.pointee.topic_cnt == 1, let topics = metadata.pointee.topics else {
-                throw KafkaError(code: "kafka.metadata", message: "no metadata for \(topic)")
-            }
-            let entry = topics[0]
-            if entry.err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(rdKafka: entry.err, context: "topic \(topic)") }
             var result: [Int32: KafkaWatermarks] = [:]
-            for index in 0..<Int(entry.partition_cnt) {
-                let partition = entry.partitions[index].id
+            for partition in try client.partitions(of: topic, timeoutMilliseconds: milliseconds) {
                 var low: Int64 = 0
                 var high: Int64 = 0
                 let err = rd_kafka_query_watermark_offsets(client.handle, topic, partition, &low, &high, milliseconds)

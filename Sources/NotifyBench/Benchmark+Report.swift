@@ -7,6 +7,15 @@ extension Benchmark.Report {
     static let concurrencyTarget = 0.9 * 512 / 0.2
     /// Scenario e: three workers on one PostgreSQL against one.
     static let fleetTarget = 2.7
+    /// Scenario c: the added latency's p99, milliseconds.
+    static let latencyTarget = 12.0
+
+    /// The floor probe's figures for one scenario (``ScenarioResult/floorLatency``).
+    static func floorLine(_ scenario: String, _ floor: Percentiles) -> String {
+        String(
+            format: "%@: floor (a bare consumer with the worker's fetch settings, record timestamp → fetched, %d records): p50 %.1f / p99 %.1f / p99.9 %.1f ms",
+            scenario, floor.count, floor.p50, floor.p99, floor.p999)
+    }
 
     /// The figures as a Markdown table, then the ceiling, the ratios and the targets.
     public var text: String {
@@ -32,6 +41,10 @@ extension Benchmark.Report {
                 format: "%@: %d requests in the window (%.1f s); harness (mock Kafka, simulator, load, reader) %.3f CPU-s per 1,000; %@",
                 result.scenario.name.rawValue, result.windowRequests, result.window.seconds,
                 result.harnessCPUSeconds / Double(max(result.windowRequests, 1)) * 1000, calls))
+        }
+        for result in self.scenarios {
+            guard let floor = result.floorLatency else { continue }
+            lines.append(Self.floorLine(result.scenario.name.rawValue, floor))
         }
         for result in self.scenarios {
             guard let postgres = result.postgresCPUPerThousand else { continue }
@@ -65,6 +78,12 @@ extension Benchmark.Report {
             lines.append(String(
                 format: "target b: ≥ %.0f requests/s (90 %% of 512 / 0.2 s): %.0f — %@", Self.concurrencyTarget, b.requestsPerSecond,
                 b.requestsPerSecond >= Self.concurrencyTarget ? "met" : "NOT met"))
+        }
+        if let c = self.scenarios.first(where: { $0.scenario.name == .c }) {
+            let floor = c.floorLatency.map { String(format: " (its floor: p99 %.1f ms)", $0.p99) } ?? ""
+            lines.append(String(
+                format: "target c: added latency p99 ≤ %.0f ms: %.1f%@ — %@", Self.latencyTarget, c.latency.p99, floor,
+                c.latency.p99 <= Self.latencyTarget ? "met" : "NOT met"))
         }
         return lines.joined(separator: "\n")
     }

@@ -95,6 +95,7 @@ public struct Benchmark: Sendable {
             progress("scenario \(name.rawValue): \(scenario.title)")
             let result = try await self.run(scenario, directory: directory.appendingPathComponent(name.rawValue), progress: progress)
             progress("scenario \(name.rawValue): " + Self.summary(result))
+            if let floor = result.floorLatency { progress(Report.floorLine(name.rawValue, floor)) }
             results.append(result)
         }
         var ceiling: CeilingResult?
@@ -170,6 +171,8 @@ public struct Benchmark: Sendable {
             // `waitReady` bounds that wait on its own.
             let loadBegan = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
             let counter = NIOLockedValueBox(0)
+            let floorArrivals = NIOLockedValueBox<[String: Double]>([:])
+            let floorAssigned = NIOLockedValueBox(false)
             let measured: Measured
             do {
                 measured = try await withThrowingTaskGroup(of: Measured?.self) { tasks in
@@ -179,20 +182,48 @@ public struct Benchmark: Sendable {
                         try await self.countRecords(on: topics, servers: servers, into: counter)
                         return nil
                     }
-                    tasks.addTask {
-                        for worker in readiness {
-                            try await self.waitReady(port: worker.port, worker: worker.process)
+                    if case .steady = scenario.arrival {
+                        tasks.addTask {
+                            try await self.probeFloor(
+                                topic: Self.topics.requests, servers: servers, properties: self.workerFetchProperties(scenario),
+                                assigned: floorAssigned, into: floorArrivals)
+                            return nil
                         }
-                        loadBegan.withLockedValue { $0 = ContinuousClock.now }
+                    }
+                    tasks.addTask {
+                        // Every worker ready, then (steady scenarios) the floor probe
+                        // in its group: then the load begins.
+                        let begin: @Sendable () async throws -> Void = {
+                            for worker in readiness {
+                                try await self.waitReady(port: worker.port, worker: worker.process)
+                            }
+                            guard case .steady = scenario.arrival else {
+                                loadBegan.withLockedValue { $0 = ContinuousClock.now }
+                                return
+                            }
+                            // A record the probe missed would not count; one it
+                            // joined its group for late would count the join.
+                            let probeDeadline = ContinuousClock.now + .seconds(60)
+                            while !floorAssigned.withLockedValue({ $0 }), ContinuousClock.now < probeDeadline {
+                                try await Task.sleep(for: .milliseconds(20))
+                            }
+                            loadBegan.withLockedValue { $0 = ContinuousClock.now }
+                        }
                         switch scenario.arrival {
                         case .steady(let perSecond):
+                            // The load producer starts (connects, gets its producer id)
+                            // while the workers do, so that its start-up is not in the
+                            // first records' latency: an alerting pipeline's producer
+                            // is long-running.
                             try await self.produce(
-                                requests, to: Self.topics.requests, servers: servers, pacing: .seconds(1) / perSecond, sent: sent)
+                                requests, to: Self.topics.requests, servers: servers, pacing: .seconds(1) / perSecond, sent: sent,
+                                begin: begin)
                         case .queued where !queueFirst:
+                            try await begin()
                             try await self.produce(requests, to: Self.topics.requests, servers: servers, pacing: nil, sent: sent)
                             progress("  \(requests.count) requests queued, \(readiness.count) workers ready")
                         case .queued:
-                            break
+                            try await begin()
                         }
                         return nil
                     }
@@ -226,12 +257,18 @@ public struct Benchmark: Sendable {
                 guard let called = call.called, let sentAt = times[called] else { return nil }
                 return (call.time - sentAt) * 1000
             }
+            let arrivals = floorArrivals.withLockedValue { $0 }
+            let floor = requests.compactMap { request -> Double? in
+                guard let receivedAt = arrivals[request.requestId], let sentAt = times[request.called] else { return nil }
+                return (receivedAt - sentAt) * 1000
+            }
             return ScenarioResult(
                 scenario: scenario, windowRequests: measured.windowRequests / (scenario.statusCallbacks ? 2 : 1), window: measured.window, drain: measured.drain,
                 latency: Percentiles(latencies), workerCPUSeconds: measured.workerCPU, postgresCPUSeconds: measured.postgresCPU,
                 peakRSSBytes: measured.peakRSS, peakAnonymousBytes: measured.peakAnonymous, fileBackedBytes: measured.fileBacked,
                 harnessCPUSeconds: measured.harnessCPU, aiccCalls: calls.count,
-                distinctNumbersCalled: Set(calls.compactMap(\.called)).count)
+                distinctNumbersCalled: Set(calls.compactMap(\.called)).count,
+                floorLatency: floor.isEmpty ? nil : Percentiles(floor))
         }
     }
 
@@ -336,6 +373,19 @@ public struct Benchmark: Sendable {
         return environment
     }
 
+    /// The `fetch.*` librdkafka properties the scenario's worker runs with
+    /// (from the scenario and `--worker-kafka-properties`), for the floor probe.
+    private func workerFetchProperties(_ scenario: Scenario) -> [String: String] {
+        let pairs = [scenario.workerKafkaProperties, self.options.workerKafkaProperties].compactMap { $0 }
+            .flatMap { $0.split(separator: ",") }
+            .compactMap { pair -> (String, String)? in
+                let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard parts.count == 2, parts[0].hasPrefix("fetch.") else { return nil }
+                return (parts[0], parts[1])
+            }
+        return Dictionary(pairs) { _, later in later }
+    }
+
     /// Polls `/readyz` until the worker owns partitions (60 s at most).
     private func waitReady(port: Int, worker: MeasuredProcess) async throws {
         let deadline = ContinuousClock.now + .seconds(60)
@@ -354,12 +404,18 @@ public struct Benchmark: Sendable {
     // MARK: Kafka load and results
 
     /// Produces `requests` (keyed by request id), at most 2,000 unacknowledged
-    /// at once; with `pacing`, one every `pacing` on a fixed schedule.
-    func produce(_ requests: [BenchRequest], to topic: String, servers: String, pacing: Duration?, sent: SendTimes) async throws {
+    /// at once; with `pacing`, one every `pacing` on a fixed schedule. The
+    /// producer starts first; the first record is sent once `begin` returns.
+    func produce(
+        _ requests: [BenchRequest], to topic: String, servers: String, pacing: Duration?, sent: SendTimes,
+        begin: @Sendable () async throws -> Void = {}
+    ) async throws {
         let producer = try KafkaProducer(
             configuration: .init(client: .init(bootstrapServers: servers), flushTimeout: .seconds(30)), logger: self.logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await producer.run() }
+            _ = try await producer.partitions(of: topic)
+            try await begin()
             try await withThrowingTaskGroup(of: Void.self) { sends in
                 let start = ContinuousClock.now
                 var outstanding = 0
@@ -384,10 +440,42 @@ public struct Benchmark: Sendable {
     /// Counts records on `topics` (results: one per request; call-status
     /// events: one per accepted call) until cancelled.
     private func countRecords(on topics: [String], servers: String, into counter: NIOLockedValueBox<Int>) async throws {
+        try await self.consume(topics, servers: servers, group: "aicc-notify-bench-reader") { messages in
+            counter.withLockedValue { $0 += messages.count }
+        }
+    }
+
+    /// Notes when a bare consumer — the same mock broker and the same fetch
+    /// settings as the worker, and nothing else to do — receives each request
+    /// (wall clock, by request id), until cancelled: the share of the added
+    /// latency that is the load producer's and the broker's, not the worker's.
+    private func probeFloor(
+        topic: String, servers: String, properties: [String: String], assigned: NIOLockedValueBox<Bool>,
+        into arrivals: NIOLockedValueBox<[String: Double]>
+    ) async throws {
+        try await self.consume(
+            [topic], servers: servers, group: "aicc-notify-bench-floor", properties: properties,
+            onAssigned: { assigned.withLockedValue { $0 = true } }
+        ) { messages in
+            let now = Date().timeIntervalSince1970
+            arrivals.withLockedValue { arrivals in
+                for message in messages {
+                    if let key = message.key { arrivals[String(decoding: key, as: UTF8.self)] = now }
+                }
+            }
+        }
+    }
+
+    /// Consumes `topics` in a group of its own, handing each fetched batch to
+    /// `onMessages`, until cancelled.
+    private func consume(
+        _ topics: [String], servers: String, group: String, properties: [String: String] = [:],
+        onAssigned: @escaping @Sendable () -> Void = {}, onMessages: @escaping @Sendable ([KafkaConsumerMessage]) -> Void
+    ) async throws {
         let consumer = try KafkaConsumer(
             configuration: .init(
-                groupID: "aicc-notify-bench-reader-\(UUID().uuidString.prefix(6))", topics: topics,
-                client: .init(bootstrapServers: servers)),
+                groupID: "\(group)-\(UUID().uuidString.prefix(6))", topics: topics,
+                client: .init(bootstrapServers: servers, properties: properties)),
             logger: self.logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await consumer.run() }
@@ -395,7 +483,9 @@ public struct Benchmark: Sendable {
                 for await event in consumer.events {
                     switch event {
                     case .messages(let messages):
-                        counter.withLockedValue { $0 += messages.count }
+                        onMessages(messages)
+                    case .partitionsAssigned:
+                        onAssigned()
                     case .partitionsRevoked(let revocation):
                         revocation.acknowledge()
                     default:

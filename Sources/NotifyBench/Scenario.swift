@@ -161,6 +161,11 @@ public struct ScenarioResult: Sendable {
     /// `createVoiceNotification` calls the simulator received, and distinct numbers called.
     public var aiccCalls: Int
     public var distinctNumbersCalled: Int
+    /// Steady scenarios: record timestamp → received by a bare consumer of
+    /// the requests topic with the worker's `fetch.*` settings, milliseconds —
+    /// the load producer's and the mock broker's share of ``latency``, which
+    /// no worker can go below.
+    public var floorLatency: Percentiles? = nil
 
     /// Every request reached AICC exactly once, each to its own number.
     public var eachNumberCalledOnce: Bool {

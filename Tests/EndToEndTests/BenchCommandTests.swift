@@ -30,6 +30,14 @@ struct BenchCommandTests {
         #expect(lines.contains { $0.hasPrefix("ceiling: kcat consume → kcat produce, 200 records") }, "\(output.stdout)")
         #expect(lines.contains { $0.hasPrefix("a: the worker's rate is ") })
         #expect(lines.contains { $0.hasPrefix("target a: ") })
+        // c's floor: a bare consumer with the worker's fetch settings saw every record (100 at scale 0.01).
+        let floor = lines.first { $0.hasPrefix("c: floor (a bare consumer with the worker's fetch settings") }
+        #expect(floor?.contains(", 100 records): p50 ") == true, "\(output.stdout)")
+        let floorFigures = floor.map { line in
+            line.split(separator: ":").last!.split(whereSeparator: { $0 == "/" || $0 == " " }).compactMap { Double($0) }
+        }
+        #expect(floorFigures?.count == 3 && floorFigures!.allSatisfy { $0 > 0 }, "\(floor ?? "no floor line")")
+        #expect(lines.contains { $0.hasPrefix("target c: added latency p99 ≤ 12 ms: ") && $0.contains("(its floor: p99 ") }, "\(output.stdout)")
     }
 
     @Test("Scenarios e1 and e run one and three workers on a PostgreSQL server the bench starts, and compare them")

@@ -89,6 +89,30 @@ struct ProducerConsumerTests {
         }
     }
 
+    @Test("The producer asks for a topic's partitions before its first send; the consumer's watermarks name the same ones")
+    func topicPartitions() async throws {
+        let logger = testLogger("partitions")
+        let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
+        defer { cluster.shutdown() }
+        let topic = uniqueName("partitions")
+        try cluster.createTopic(topic, partitions: 4)
+
+        let producer = try KafkaProducer(configuration: producerConfiguration(cluster: cluster), logger: logger)
+        let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster: cluster, group: uniqueName("g"), topic: topic), logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { services in
+            services.addTask { try await producer.run() }
+            #expect(try await producer.partitions(of: topic).sorted() == [0, 1, 2, 3])
+            let report = try await producer.send(KafkaProducerMessage(topic: topic, partition: 3, value: Array("one".utf8)))
+            #expect(report.partition == 3 && report.offset == 0)
+            producer.triggerGracefulShutdown()
+            try await services.waitForAll()
+        }
+        let watermarks = try await consumer.watermarks(topic: topic)
+        #expect(watermarks.keys.sorted() == [0, 1, 2, 3])
+        #expect(watermarks[3]?.low == 0 && watermarks[3]?.high == 1)
+        #expect(watermarks[0]?.low == 0 && watermarks[0]?.high == 0)
+    }
+
     @Test("A new consumer in the group resumes exactly after the committed offsets")
     func commitAndResume() async throws {
         let logger = testLogger("commit")

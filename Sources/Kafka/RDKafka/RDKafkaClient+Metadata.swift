@@ -1,0 +1,26 @@
+import CRDKafka
+
+extension RDKafkaClient {
+    /// The partition ids of `topic`, asked of the brokers. Blocks for up to
+    /// `timeoutMilliseconds`: call it on the blocking pool. librdkafka caches
+    /// the answer, so a producer that asked no longer holds its first record
+    /// to the topic for a metadata round of its own.
+    func partitions(of topic: String, timeoutMilliseconds: Int32) throws(KafkaError) -> [Int32] {
+        guard let topicHandle = rd_kafka_topic_new(self.handle, topic, nil) else {
+            throw KafkaError(code: "kafka.metadata", message: "cannot open topic \(topic)")
+        }
+        defer { rd_kafka_topic_destroy(topicHandle) }
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let err = rd_kafka_metadata(self.handle, 0, topicHandle, &metadata, timeoutMilliseconds)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+            throw KafkaError(rdKafka: err, context: "metadata for \(topic)")
+        }
+        defer { rd_kafka_metadata_destroy(metadata) }
+        guard metadata.pointee.topic_cnt == 1, let topics = metadata.pointee.topics else {
+            throw KafkaError(code: "kafka.metadata", message: "no metadata for \(topic)")
+        }
+        let entry = topics[0]
+        if entry.err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(rdKafka: entry.err, context: "topic \(topic)") }
+        return (0..<Int(entry.partition_cnt)).map { entry.partitions[$0].id }
+    }
+}
