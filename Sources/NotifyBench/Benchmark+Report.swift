@@ -42,6 +42,18 @@ extension Benchmark.Report {
                 result.scenario.name.rawValue, result.windowRequests, result.window.seconds,
                 result.harnessCPUSeconds / Double(max(result.windowRequests, 1)) * 1000, calls))
         }
+        for result in self.scenarios where result.scenario.aiccLatency > .zero {
+            guard let call = result.aiccCallMean else { continue }
+            var line = String(
+                format: "%@: the worker's AICC calls took %.1f ms on average (the simulator answers after %.0f ms)",
+                result.scenario.name.rawValue, call, result.scenario.aiccLatency.seconds * 1000)
+            if let turnover = result.slotTurnover {
+                line += String(
+                    format: "; %d call slots at %.0f requests/s turn over every %.1f ms, %.1f ms of it outside the call",
+                    result.scenario.maxConcurrency * result.scenario.workers, result.requestsPerSecond, turnover, turnover - call)
+            }
+            lines.append(line)
+        }
         for result in self.scenarios {
             guard let floor = result.floorLatency else { continue }
             lines.append(Self.floorLine(result.scenario.name.rawValue, floor))

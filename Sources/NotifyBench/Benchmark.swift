@@ -248,6 +248,7 @@ public struct Benchmark: Sendable {
                 let logs = processes.map(\.logFile.path).joined(separator: ", ")
                 throw BenchmarkError("scenario \(scenario.name.rawValue): \(error) (worker log: \(logs))")
             }
+            let callDurations = await self.callDurations(ports: workers.map(\.port))
             for worker in processes { await worker.stop() }
 
             // Calls that AICC accepted (a transient fault placed no call).
@@ -268,7 +269,8 @@ public struct Benchmark: Sendable {
                 peakRSSBytes: measured.peakRSS, peakAnonymousBytes: measured.peakAnonymous, fileBackedBytes: measured.fileBacked,
                 harnessCPUSeconds: measured.harnessCPU, aiccCalls: calls.count,
                 distinctNumbersCalled: Set(calls.compactMap(\.called)).count,
-                floorLatency: floor.isEmpty ? nil : Percentiles(floor))
+                floorLatency: floor.isEmpty ? nil : Percentiles(floor),
+                aiccCallMean: callDurations.flatMap { $0.count > 0 ? $0.sum / $0.count * 1000 : nil })
         }
     }
 
@@ -384,6 +386,30 @@ public struct Benchmark: Sendable {
                 return (parts[0], parts[1])
             }
         return Dictionary(pairs) { _, later in later }
+    }
+
+    /// The workers' AICC call durations, summed over their `/metrics`
+    /// (`aicc_notify_aicc_call_duration_seconds`: from sending a call to its
+    /// answer, as the worker saw it); `nil` if a worker did not answer.
+    private func callDurations(ports: [Int]) async -> (sum: Double, count: Double)? {
+        var total = (sum: 0.0, count: 0.0)
+        for port in ports {
+            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics")
+            request.method = .GET
+            guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(5)), response.status == .ok,
+                  let body = try? await response.body.collect(upTo: 4 << 20)
+            else { return nil }
+            for line in String(buffer: body).split(separator: "\n") {
+                let parts = line.split(separator: " ")
+                guard parts.count == 2, let value = Double(parts[1]) else { continue }
+                switch parts[0] {
+                case "aicc_notify_aicc_call_duration_seconds_sum": total.sum += value
+                case "aicc_notify_aicc_call_duration_seconds_count": total.count += value
+                default: break
+                }
+            }
+        }
+        return total
     }
 
     /// Polls `/readyz` until the worker owns partitions (60 s at most).

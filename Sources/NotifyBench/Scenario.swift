@@ -166,6 +166,19 @@ public struct ScenarioResult: Sendable {
     /// the load producer's and the mock broker's share of ``latency``, which
     /// no worker can go below.
     public var floorLatency: Percentiles? = nil
+    /// The workers' mean AICC call, milliseconds, from their own metrics
+    /// (sending a call to its answer): the simulator's latency plus what the
+    /// HTTP exchange and a loaded machine add.
+    public var aiccCallMean: Double? = nil
+
+    /// In the queued scenarios, how often a call slot turns over (all
+    /// workers' slots / requests per second), milliseconds: the mean AICC
+    /// call plus what a request holds its slot for outside it (claim, outcome,
+    /// hand-offs).
+    public var slotTurnover: Double? {
+        guard self.scenario.arrival == .queued, self.requestsPerSecond > 0 else { return nil }
+        return Double(self.scenario.maxConcurrency * self.scenario.workers) / self.requestsPerSecond * 1000
+    }
 
     /// Every request reached AICC exactly once, each to its own number.
     public var eachNumberCalledOnce: Bool {

@@ -38,6 +38,9 @@ struct BenchCommandTests {
         }
         #expect(floorFigures?.count == 3 && floorFigures!.allSatisfy { $0 > 0 }, "\(floor ?? "no floor line")")
         #expect(lines.contains { $0.hasPrefix("target c: added latency p99 ≤ 12 ms: ") && $0.contains("(its floor: p99 ") }, "\(output.stdout)")
+        // The worker's own AICC call durations, read from its /metrics (c: AICC takes 200 ms; a: instantly, no line).
+        #expect(lines.contains { $0.hasPrefix("c: the worker's AICC calls took ") && $0.hasSuffix("(the simulator answers after 200 ms)") }, "\(output.stdout)")
+        #expect(!lines.contains { $0.hasPrefix("a: the worker's AICC calls took ") }, "\(output.stdout)")
     }
 
     @Test("Scenarios e1 and e run one and three workers on a PostgreSQL server the bench starts, and compare them")
@@ -54,6 +57,9 @@ struct BenchCommandTests {
         let postgres = lines.filter { $0.hasPrefix("e: 3 workers (CPU summed), PostgreSQL ") || $0.hasPrefix("e1: 1 worker (CPU summed), PostgreSQL ") }
         #expect(postgres.count == 2, "\(output.stdout)")
         #expect(lines.contains { $0.hasPrefix("target e: 3 workers ≥ 2.7× one worker's rate: ") }, "\(output.stdout)")
+        // Queued scenarios: how often the call slots turn over (e: 3 workers × 64).
+        #expect(lines.contains { $0.hasPrefix("e: the worker's AICC calls took ") && $0.contains("; 192 call slots at ") }, "\(output.stdout)")
+        #expect(lines.contains { $0.hasPrefix("e1: the worker's AICC calls took ") && $0.contains("; 64 call slots at ") }, "\(output.stdout)")
         // Three workers, each with its own log, all in the one group on the one server.
         for index in 0..<3 {
             let log = try String(contentsOf: directory.appendingPathComponent("e/worker-\(index).log"), encoding: .utf8)
