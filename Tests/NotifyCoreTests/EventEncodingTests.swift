@@ -44,54 +44,45 @@ import Testing
         CallStatusEvent(requestId: "r-8", idempotencyKey: "r-8", report: ["callSerialNo": "98", "called": "123"], receivedAt: completed),
     ]
 
-    func writeAll<T: Encodable>(_ values: [T], prefix: String) throws -> (URL, [URL]) {
+    /// Writes `documents` to files `prefix-N.json` in a new temp directory.
+    func writeJSON(_ documents: [[UInt8]], prefix: String) throws -> (URL, [URL]) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("aicc-notify-events-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
         var files: [URL] = []
-        for (index, value) in values.enumerated() {
+        for (index, bytes) in documents.enumerated() {
             let file = dir.appendingPathComponent("\(prefix)-\(index).json")
-            try encoder.encode(value).write(to: file)
+            try Data(bytes).write(to: file)
             files.append(file)
         }
         return (dir, files)
     }
 
-    @Test func resultsValidateAgainstTheResultSchema() throws {
-        // The bytes the worker publishes (NotificationResult.jsonBytes).
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("aicc-notify-events-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        var files: [URL] = []
-        for (index, result) in Self.results.enumerated() {
-            let file = dir.appendingPathComponent("result-\(index).json")
-            try Data(result.jsonBytes).write(to: file)
-            files.append(file)
-        }
+    /// `values` through `JSONEncoder` (sorted keys), written by ``writeJSON(_:prefix:)``.
+    func writeAll<T: Encodable>(_ values: [T], prefix: String) throws -> (URL, [URL]) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return try self.writeJSON(values.map { Array(try encoder.encode($0)) }, prefix: prefix)
+    }
+
+    /// Every document is valid against `schema` (Python's `jsonschema`).
+    func expectValid(_ documents: [[UInt8]], schema: URL, prefix: String) throws {
+        let (dir, files) = try self.writeJSON(documents, prefix: prefix)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let verdicts = try TestSupport.pythonVerdicts(schema: TestSupport.resultSchema, paths: files)
+        let verdicts = try TestSupport.pythonVerdicts(schema: schema, paths: files)
         #expect(verdicts.count == files.count)
         for (path, verdict) in verdicts {
             #expect(verdict.valid, "\(path): \(verdict.reason)")
         }
     }
 
+    @Test func resultsValidateAgainstTheResultSchema() throws {
+        // The bytes the worker publishes (NotificationResult.jsonBytes).
+        try self.expectValid(Self.results.map(\.jsonBytes), schema: TestSupport.resultSchema, prefix: "result")
+    }
+
     @Test func callStatusEventsValidateAgainstTheirSchema() throws {
         // The bytes the worker publishes (CallStatusEvent.jsonBytes).
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("aicc-notify-events-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        var files: [URL] = []
-        for (index, status) in Self.statuses.enumerated() {
-            let file = dir.appendingPathComponent("status-\(index).json")
-            try Data(status.jsonBytes).write(to: file)
-            files.append(file)
-        }
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let verdicts = try TestSupport.pythonVerdicts(schema: TestSupport.callStatusSchema, paths: files)
-        #expect(verdicts.count == files.count)
-        for (path, verdict) in verdicts {
-            #expect(verdict.valid, "\(path): \(verdict.reason)")
-        }
+        try self.expectValid(Self.statuses.map(\.jsonBytes), schema: TestSupport.callStatusSchema, prefix: "status")
     }
 
     @Test func schemaRejectsAResultThatBreaksItsRules() throws {
