@@ -78,8 +78,11 @@ public final class KafkaProducer: Service, Sendable {
         }
     }
 
-    /// Serves delivery reports until graceful shutdown, then drains.
+    /// Asks for the partitions of ``KafkaProducerConfiguration/topicsToPrepare``
+    /// (best effort), then serves delivery reports until graceful shutdown,
+    /// then drains.
     public func run() async throws {
+        await self.prepareTopics()
         try await self.client.serveEventQueue(onGracefulShutdown: { [self] in self.triggerGracefulShutdown() }) { [self] queue in
             self.pollLoop(queue: queue)
         }
@@ -109,6 +112,20 @@ public final class KafkaProducer: Service, Sendable {
         let milliseconds = Int32(clamping: timeout.milliseconds)
         return try await BlockingLoop.run { () throws -> [Int32] in
             try client.partitions(of: topic, timeoutMilliseconds: milliseconds)
+        }
+    }
+
+    /// Asks for each topic to prepare, one after another, until one fails (at
+    /// start, a broker that does not answer one will not answer the next).
+    private func prepareTopics() async {
+        for topic in self.configuration.topicsToPrepare {
+            do {
+                let partitions = try await self.partitions(of: topic, timeout: .seconds(1))
+                self.logger.debug("producer prepared topic", metadata: ["kafka.topic": "\(topic)", "kafka.partitions": "\(partitions.count)"])
+            } catch {
+                self.logger.debug("producer could not prepare topic", metadata: ["kafka.topic": "\(topic)", "error.message": "\(error)"])
+                return
+            }
         }
     }
 

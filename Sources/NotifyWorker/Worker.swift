@@ -139,8 +139,14 @@ public func buildWorker(configuration: WorkerConfiguration, logger: Logger) asyn
     let deliveryTimeout: Duration = .seconds(configuration.kafka.deliveryTimeout)
     var producerClient = client
     producerClient.properties = configuration.kafka.properties.filter { !consumerOnlyKafkaProperties.contains($0.key) }
+    // The topics every start produces to (results; call-status events with
+    // callbacks; requests with routing), asked for before the first record:
+    // librdkafka would otherwise hold the first records to each ~1 s.
+    var topicsToPrepare = [configuration.kafka.topics.results]
+    if configuration.callback.isEnabled { topicsToPrepare.append(configuration.kafka.topics.callbacks) }
+    if configuration.routing.file != nil { topicsToPrepare.append(configuration.kafka.topics.requests) }
     let producerConfiguration = KafkaProducerConfiguration(
-        client: producerClient, deliveryTimeout: deliveryTimeout, linger: Worker.producerLinger)
+        client: producerClient, deliveryTimeout: deliveryTimeout, linger: Worker.producerLinger, topicsToPrepare: topicsToPrepare)
     let consumer: KafkaConsumer
     let producer: KafkaProducer
     // With routing, a second member of the group reads the alerts topic.

@@ -84,6 +84,40 @@ struct ClientConfigurationTests {
         #expect(typed.configurationValue("no.such.property") == nil)
     }
 
+    @Test("A producer asks for its topics to prepare as it starts: its first record to one needs no metadata round of librdkafka's, to another it does")
+    func preparedTopicsNeedNoMetadataRound() async throws {
+        let cluster = try KafkaMockCluster(brokers: 1, logger: testLogger("prepare-cluster"))
+        defer { cluster.shutdown() }
+        let prepared = uniqueName("prepared")
+        let unprepared = uniqueName("unprepared")
+        try cluster.createTopic(prepared, partitions: 3)
+        try cluster.createTopic(unprepared, partitions: 3)
+        let capture = LogCapture()
+        var configuration = producerConfiguration(cluster: cluster)
+        configuration.client.properties["debug"] = "topic"
+        configuration.topicsToPrepare = [prepared]
+        let producer = try KafkaProducer(configuration: configuration, logger: capture.logger("kafka"))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await producer.run() }
+            let deadline = ContinuousClock.now + .seconds(20)
+            while !capture.entries.withLockedValue({ $0.contains { $0.message == "producer prepared topic" } }), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            for topic in [prepared, unprepared] {
+                _ = try await producer.send(KafkaProducerMessage(topic: topic, value: Array("one".utf8)))
+            }
+            producer.triggerGracefulShutdown()
+            try await group.waitForAll()
+        }
+        let entries = capture.entries.withLockedValue { $0 }
+        let preparedEntry = entries.first { $0.message == "producer prepared topic" }
+        #expect(preparedEntry?.metadata["kafka.topic"] == prepared && preparedEntry?.metadata["kafka.partitions"] == "3")
+        // librdkafka 2.0.2's words when it must ask for a topic before producing to it.
+        let heldFor = entries.filter { $0.message.contains("partition count is zero") }
+        #expect(heldFor.contains { $0.message.contains(unprepared) }, "the control topic was held for metadata")
+        #expect(!heldFor.contains { $0.message.contains(prepared + " ") }, "\(heldFor.map(\.message))")
+    }
+
     @Test("SASL/TLS settings are expressible and accepted by Debian's librdkafka", arguments: [
         KafkaSecurity(protocol: .saslSSL, sasl: .init(mechanism: "SCRAM-SHA-512", username: "u", password: "p")),
         KafkaSecurity(protocol: .saslPlaintext, sasl: .init(mechanism: "PLAIN", username: "u", password: "p")),
