@@ -134,8 +134,10 @@ public struct KafkaProducerConfiguration: Sendable {
     /// Topics whose partitions the producer asks for as it starts, before it
     /// serves deliveries, so that its first records to each are not held for
     /// librdkafka's own metadata round (~1 s in librdkafka 2.0.2, measured on
-    /// the mock cluster). Best effort: the first failure (no broker answers
-    /// within 1 s) ends the asking and is logged at debug. Default: none.
+    /// the mock cluster). Best effort, logged at debug: a topic's own error
+    /// skips it, no broker answering within 1 s ends the asking. A broker
+    /// that creates topics on demand creates these at start rather than at
+    /// their first record. Default: none.
     public var topicsToPrepare: [String]
 
     public init(

@@ -15,15 +15,17 @@ extension KafkaConsumer {
         let client = self.client
         let milliseconds = Int32(clamping: timeout.milliseconds)
         return try await BlockingLoop.run { () throws -> [Int32: KafkaWatermarks] in
-            var result: [Int32: KafkaWatermarks] = [:]
-            for partition in try client.partitions(of: topic, timeoutMilliseconds: milliseconds) {
-                var low: Int64 = 0
-                var high: Int64 = 0
-                let err = rd_kafka_query_watermark_offsets(client.handle, topic, partition, &low, &high, milliseconds)
-                if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(rdKafka: err, context: "watermarks of \(topic)[\(partition)]") }
-                result[partition] = KafkaWatermarks(low: low, high: high)
+            try client.withLiveHandle { (handle: OpaquePointer) throws(KafkaError) -> [Int32: KafkaWatermarks] in
+                var result: [Int32: KafkaWatermarks] = [:]
+                for partition in try RDKafkaClient.partitions(of: topic, handle: handle, timeoutMilliseconds: milliseconds) {
+                    var low: Int64 = 0
+                    var high: Int64 = 0
+                    let err = rd_kafka_query_watermark_offsets(handle, topic, partition, &low, &high, milliseconds)
+                    if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(rdKafka: err, context: "watermarks of \(topic)[\(partition)]") }
+                    result[partition] = KafkaWatermarks(low: low, high: high)
+                }
+                return result
             }
-            return result
         }
     }
 }
@@ -47,17 +49,19 @@ extension KafkaConsumer {
         let client = self.client
         let milliseconds = Int32(clamping: timeout.milliseconds)
         return try await BlockingLoop.run { () throws -> Bool in
-            var metadata: UnsafePointer<rd_kafka_metadata>?
-            let err = rd_kafka_metadata(client.handle, 1, nil, &metadata, milliseconds)
-            guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
-                throw KafkaError(rdKafka: err, context: "metadata")
+            try client.withLiveHandle { (handle: OpaquePointer) throws(KafkaError) -> Bool in
+                var metadata: UnsafePointer<rd_kafka_metadata>?
+                let err = rd_kafka_metadata(handle, 1, nil, &metadata, milliseconds)
+                guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+                    throw KafkaError(rdKafka: err, context: "metadata")
+                }
+                defer { rd_kafka_metadata_destroy(metadata) }
+                guard let topics = metadata.pointee.topics else { return false }
+                for index in 0..<Int(metadata.pointee.topic_cnt) where String(cString: topics[index].topic) == topic {
+                    return topics[index].err == RD_KAFKA_RESP_ERR_NO_ERROR
+                }
+                return false
             }
-            defer { rd_kafka_metadata_destroy(metadata) }
-            guard let topics = metadata.pointee.topics else { return false }
-            for index in 0..<Int(metadata.pointee.topic_cnt) where String(cString: topics[index].topic) == topic {
-                return topics[index].err == RD_KAFKA_RESP_ERR_NO_ERROR
-            }
-            return false
         }
     }
 }

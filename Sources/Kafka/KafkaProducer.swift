@@ -106,7 +106,8 @@ public final class KafkaProducer: Service, Sendable {
     /// run on the blocking pool). Asking before the first send spares that
     /// send librdkafka's own metadata round for a topic the producer has not
     /// seen, which holds the first records ~1 s (librdkafka 2.0.2, measured on
-    /// the mock cluster).
+    /// the mock cluster). Throws `kafka.shutdown` once ``run()`` has ended;
+    /// the end of ``run()`` waits for a call under way.
     public func partitions(of topic: String, timeout: Duration = .seconds(10)) async throws -> [Int32] {
         let client = self.client
         let milliseconds = Int32(clamping: timeout.milliseconds)
@@ -115,19 +116,29 @@ public final class KafkaProducer: Service, Sendable {
         }
     }
 
-    /// Asks for each topic to prepare, one after another, until one fails (at
-    /// start, a broker that does not answer one will not answer the next).
+    /// Asks for each topic to prepare, one after another. A topic's own error
+    /// (unknown, no leader yet) skips that topic; no broker answering within
+    /// 1 s, or cancellation, ends the asking (at start, a broker that does not
+    /// answer one will not answer the next).
     private func prepareTopics() async {
         for topic in self.configuration.topicsToPrepare {
+            if Task.isCancelled { return }
             do {
                 let partitions = try await self.partitions(of: topic, timeout: .seconds(1))
                 self.logger.debug("producer prepared topic", metadata: ["kafka.topic": "\(topic)", "kafka.partitions": "\(partitions.count)"])
             } catch {
                 self.logger.debug("producer could not prepare topic", metadata: ["kafka.topic": "\(topic)", "error.message": "\(error)"])
-                return
+                if let error = error as? KafkaError, let code = error.rdKafkaCode, Self.endsPreparation.contains(code) { return }
             }
         }
     }
+
+    /// librdkafka's errors that say no broker answers: preparing the next
+    /// topic would only wait as long again.
+    private static let endsPreparation: Set<Int32> = [
+        RD_KAFKA_RESP_ERR__TIMED_OUT.rawValue, RD_KAFKA_RESP_ERR__TRANSPORT.rawValue,
+        RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN.rawValue, RD_KAFKA_RESP_ERR__DESTROY.rawValue,
+    ]
 
     /// Records enqueued in librdkafka and not yet acknowledged.
     public var outstandingCount: Int {

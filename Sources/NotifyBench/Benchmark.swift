@@ -207,6 +207,9 @@ public struct Benchmark: Sendable {
                             while !floorAssigned.withLockedValue({ $0 }), ContinuousClock.now < probeDeadline {
                                 try await Task.sleep(for: .milliseconds(20))
                             }
+                            if !floorAssigned.withLockedValue({ $0 }) {
+                                progress("  the floor probe had no partitions after 60 s: its figures may miss the first records")
+                            }
                             loadBegan.withLockedValue { $0 = ContinuousClock.now }
                         }
                         switch scenario.arrival {

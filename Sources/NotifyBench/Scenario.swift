@@ -173,8 +173,9 @@ public struct ScenarioResult: Sendable {
 
     /// In the queued scenarios, how often a call slot turns over (all
     /// workers' slots / requests per second), milliseconds: the mean AICC
-    /// call plus what a request holds its slot for outside it (claim, outcome,
-    /// hand-offs).
+    /// call plus the time a slot spends outside a call — held (claim,
+    /// outcome, hand-offs) or standing empty; the figure cannot tell the two
+    /// apart.
     public var slotTurnover: Double? {
         guard self.scenario.arrival == .queued, self.requestsPerSecond > 0 else { return nil }
         return Double(self.scenario.maxConcurrency * self.scenario.workers) / self.requestsPerSecond * 1000

@@ -107,6 +107,13 @@ struct ProducerConsumerTests {
             producer.triggerGracefulShutdown()
             try await services.waitForAll()
         }
+        // Once run() has ended the client is gone: asking is an error, not a crash.
+        do {
+            _ = try await producer.partitions(of: topic)
+            Issue.record("partitions(of:) answered after the producer had shut down")
+        } catch let error as KafkaError {
+            #expect(error.code == "kafka.shutdown", "\(error)")
+        }
         let watermarks = try await consumer.watermarks(topic: topic)
         #expect(watermarks.keys.sorted() == [0, 1, 2, 3])
         #expect(watermarks[3]?.low == 0 && watermarks[3]?.high == 1)

@@ -19,6 +19,10 @@ final class RDKafkaClient: Sendable {
     }
 
     private let handleBox: NIOLockedValueBox<SendableOpaquePointer?>
+    /// Held by the blocking calls made from outside the poll loop (metadata,
+    /// watermarks: ``withLiveHandle(_:)``) and by ``destroy()``, so that the
+    /// handle is never destroyed under one of them.
+    private let liveCalls = NIOLock()
     private let context: Unmanaged<CallbackContext>
     let logger: Logger
     let kind: Kind
@@ -71,12 +75,28 @@ final class RDKafkaClient: Sendable {
     /// Destroys the handle (blocking: run it off the cooperative pool). Safe to
     /// call more than once.
     func destroy() {
+        // Waits for a metadata or watermarks call under way (each bounded by its timeout).
+        self.liveCalls.lock()
+        defer { self.liveCalls.unlock() }
         guard let handle = self.handleBox.withLockedValue({ value -> SendableOpaquePointer? in
             defer { value = nil }
             return value
         }) else { return }
         rd_kafka_destroy(handle.pointer)
         self.context.release()
+    }
+
+    /// Runs a blocking call (`body`) with the handle, which ``destroy()``
+    /// waits for; throws `kafka.shutdown` if the client is already destroyed.
+    /// Call it on the blocking pool. Calls are serialized: they are rare
+    /// (start-up, readiness, replay), and each is bounded by its timeout.
+    func withLiveHandle<Result>(_ body: (OpaquePointer) throws(KafkaError) -> Result) throws(KafkaError) -> Result {
+        self.liveCalls.lock()
+        defer { self.liveCalls.unlock() }
+        guard let handle = self.handleBox.withLockedValue({ $0 }) else {
+            throw KafkaError.shutDown("the Kafka client is closed")
+        }
+        return try body(handle.pointer)
     }
 
     /// The value librdkafka holds for a configuration property (`nil` for a
