@@ -203,6 +203,7 @@ let package = Package(
                 "AICCSimulator",
                 "Kafka",
                 "NotifyDemo",
+                "NotifyWorker",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -7,6 +7,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NotifyDemo
+import NotifyWorker
 
 /// `aicc-notify bench` (issue #10): runs the real worker — `aicc-notify run`,
 /// its own process, the embedded SQLite store in a temp directory — against
@@ -379,15 +380,11 @@ public struct Benchmark: Sendable {
     }
 
     /// The `fetch.*` librdkafka properties the scenario's worker runs with
-    /// (from the scenario and `--worker-kafka-properties`), for the floor probe.
+    /// (from the scenario and `--worker-kafka-properties`, read as the worker
+    /// reads `kafka.properties`), for the floor probe.
     private func workerFetchProperties(_ scenario: Scenario) -> [String: String] {
-        let pairs = [scenario.workerKafkaProperties, self.options.workerKafkaProperties].compactMap { $0 }
-            .flatMap { $0.split(separator: ",") }
-            .compactMap { pair -> (String, String)? in
-                let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                guard parts.count == 2, parts[0].hasPrefix("fetch.") else { return nil }
-                return (parts[0], parts[1])
-            }
+        let lists = [scenario.workerKafkaProperties, self.options.workerKafkaProperties].compactMap { $0 }
+        let pairs = lists.flatMap { (try? WorkerConfiguration.parsePropertyList($0)) ?? [] }.filter { $0.0.hasPrefix("fetch.") }
         return Dictionary(pairs) { _, later in later }
     }
 
